@@ -1,0 +1,50 @@
+# Two commands set everything up: `make run` (demo dashboard) and `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_DATA ?= data/demo/red_team_attempts.demo.json.gz
+DEMO_DB ?= data/demo/risk.duckdb
+HOST ?= 127.0.0.1
+PORT ?= 8501
+export HF_HUB_OFFLINE := 1
+
+.PHONY: run test bench install install-test install-bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install torch==2.13.0
+	$(BIN)/pip install -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-bench: $(VENV)/.installed-test
+	$(BIN)/pip install -e '.[test,bench]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+install-bench: $(VENV)/.installed-bench
+
+$(DEMO_DATA): | $(VENV)/.installed
+	$(BIN)/redteam-risk demo --rows 38961 --seed 0 --out $(DEMO_DATA)
+
+$(DEMO_DB): $(DEMO_DATA)
+	$(BIN)/redteam-risk etl $(DEMO_DATA) --db $(DEMO_DB)
+
+run: $(VENV)/.installed $(DEMO_DB)
+	$(BIN)/redteam-risk dashboard --db $(DEMO_DB) --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -n 2 tests
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) data/demo

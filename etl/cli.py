@@ -1,0 +1,141 @@
+"""The `redteam-risk` command line: demo, etl, dashboard (and report, added with the reports)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from etl import settings
+from etl.errors import UserError
+from etl.schema import DEFAULT_SUCCESS_THRESHOLD
+
+app = typer.Typer(
+    help="Turn red-team results into ranked, explained mitigation priorities.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root(
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Log only warnings (default: every stage's start, end "
+                                        "and duration).")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(asctime)s %(name)s %(message)s",
+        datefmt="%H:%M:%S",
+    )
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Where to write the dataset (one JSON array; gzip when the name ends in .gz). "
+                                      "The ground truth goes beside it as OUT.truth.parquet.")],
+    rows: Annotated[int, typer.Option(min=1, help="Number of attack records.")] = 38961,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed and rows give the same bytes.")] = 0,
+) -> None:
+    """Write the synthetic demo dataset in the exact format of Anthropic's red-team attempts file."""
+    from etl.demo import write_demo
+
+    summary = write_demo(out, rows=rows, seed=seed)
+    typer.echo(f"wrote {summary['rows']} records to {out} in {summary['seconds']:.1f} s")
+
+
+def _parse_mapping(items: list[str]) -> dict[str, str]:
+    mapping = {}
+    for item in items:
+        canonical, sep, source = item.partition("=")
+        if not sep or not canonical.strip() or not source.strip():
+            raise UserError(f"--map expects CANONICAL=SOURCE, got {item!r}")
+        mapping[canonical.strip()] = source.strip()
+    return mapping
+
+
+@app.command()
+def etl(
+    inputs: Annotated[list[Path], typer.Argument(help="Input files: the Anthropic red-team file (JSON array or JSON "
+                                                 "Lines, gzip or plain) or CSV / JSON Lines / JSON / Parquet.")],
+    db: Annotated[Path, typer.Option(help="The published DuckDB database (replaced atomically when the build completes).")],
+    fmt: Annotated[str, typer.Option("--format", help="auto | anthropic | csv | jsonl | json | parquet.")] = "auto",
+    map_: Annotated[Optional[list[str]], typer.Option("--map", help="Column mapping CANONICAL=SOURCE, repeatable, e.g. "
+                                                      "--map attack_text=prompt --map success=jailbroken.")] = None,
+    dataset: Annotated[Optional[str], typer.Option(help="Dataset identity mixed into attack ids (default: "
+                                                   "'anthropic-red-team' for that format, else 'default').")] = None,
+    success_threshold: Annotated[float, typer.Option(help="An attack succeeded when its 0–4 rating is at least this.")]
+    = DEFAULT_SUCCESS_THRESHOLD,
+    strict: Annotated[bool, typer.Option(help="Fail when any row is rejected.")] = False,
+    max_reject_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Fail when more than this share of rows is "
+                                                   "rejected.")] = settings.DEFAULT_MAX_REJECT_RATE,
+    model: Annotated[Optional[str], typer.Option(help="sentence-transformers model name or local path (default: the "
+                                                 "packaged all-MiniLM-L6-v2, works offline).")] = None,
+    embed_text: Annotated[str, typer.Option(help="Columns joined to form the embedded text, '+'-separated.")]
+    = settings.DEFAULT_EMBED_TEXT,
+    cache_dir: Annotated[Optional[Path], typer.Option(help="Embedding cache folder (default: $REDTEAM_RISK_CACHE or "
+                                                      "~/.cache/redteam-risk).")] = None,
+    taxonomy: Annotated[Optional[Path], typer.Option(help="Harm taxonomy TOML file (default: the packaged one).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for UMAP; the same data and seed give the same map and clusters.")]
+    = settings.DEFAULT_SEED,
+    min_cluster_size: Annotated[Optional[int], typer.Option(min=2, help="HDBSCAN min_cluster_size (default: scaled "
+                                                            "to the data size).")] = None,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Ingest attack records, analyse them and publish one DuckDB database."""
+    from etl.pipeline import EtlConfig, run
+
+    for path in inputs:
+        if not path.is_file():
+            raise UserError(f"input file not found: {path}")
+    summary = run(EtlConfig(
+        inputs=tuple(inputs), db=db, fmt=fmt, mapping=_parse_mapping(map_ or []), dataset=dataset,
+        success_threshold=success_threshold, strict=strict, max_reject_rate=max_reject_rate, model=model,
+        embed_text=embed_text, cache_dir=cache_dir, taxonomy=taxonomy, seed=seed, min_cluster_size=min_cluster_size,
+        progress=progress,
+    ))
+    total = sum(summary.stage_seconds.values())
+    typer.echo(
+        f"published {summary.db}: read {summary.n_read}, loaded {summary.n_loaded}, rejected {summary.n_rejected}, "
+        f"duplicates {summary.n_duplicates}, {summary.n_clusters} clusters, {total:.1f} s (run {summary.run_id})"
+    )
+
+
+@app.command()
+def dashboard(
+    db: Annotated[Path, typer.Option(help="The DuckDB database built by `redteam-risk etl`.")],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8501,
+) -> None:
+    """Serve the dashboard (Streamlit) on HOST:PORT, reading DB read-only."""
+    if not db.is_file():
+        raise UserError(f"database not found: {db}; build one with `redteam-risk etl INPUT --db {db}`")
+    import dashboard as dashboard_package
+
+    app_path = Path(dashboard_package.__file__).resolve().parent / "app.py"
+    env = {**os.environ, "REDTEAM_RISK_DB": str(db.resolve())}
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.address", host, "--server.port",
+           str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    typer.echo(f"serving http://{host}:{port} from {db}")
+    raise typer.Exit(subprocess.call(cmd, env=env))
+
+
+def main() -> None:
+    """Entry point: user errors print one line and exit 2; never a bare traceback for them."""
+    try:
+        app()
+    except UserError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""The ETL, one short function: ingest → validate → embed → reduce → cluster → label → themes → metrics → publish.
+
+Each stage is its own module taking frames/arrays and returning them; this module only orders them, times them
+and records the build in the ``runs`` table.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from etl import __version__, settings
+from etl.errors import UserError
+from etl.schema import ANALYTICS_COLUMNS, ATTACK_COLUMNS, DEFAULT_SUCCESS_THRESHOLD, conform
+
+log = logging.getLogger("redteam_risk.pipeline")
+
+
+@dataclass(frozen=True)
+class EtlConfig:
+    """Everything a build depends on. Units: rates are fractions 0–1, ratings on the 0–4 scale."""
+
+    inputs: tuple[Path, ...]
+    db: Path
+    fmt: str = "auto"
+    mapping: dict[str, str] = field(default_factory=dict)
+    dataset: str | None = None
+    success_threshold: float = DEFAULT_SUCCESS_THRESHOLD
+    strict: bool = False
+    max_reject_rate: float = settings.DEFAULT_MAX_REJECT_RATE
+    model: str | None = None
+    embed_text: str = settings.DEFAULT_EMBED_TEXT
+    cache_dir: Path | None = None
+    taxonomy: Path | None = None
+    seed: int = settings.DEFAULT_SEED
+    min_cluster_size: int | None = None
+    progress: bool = True
+
+    def parameters(self) -> dict:
+        out = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items() if k not in ("inputs", "db")}
+        return out
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    db: Path
+    n_read: int
+    n_loaded: int
+    n_rejected: int
+    n_duplicates: int
+    n_clusters: int
+    stage_seconds: dict[str, float]
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        log.info("%s: start", name)
+        t0 = time.perf_counter()
+        yield
+        self.seconds[name] = round(time.perf_counter() - t0, 3)
+        log.info("%s: done in %.1f s", name, self.seconds[name])
+
+
+def run(config: EtlConfig) -> RunSummary:
+    """Build the database for ``config`` and publish it atomically at ``config.db``.
+
+    On any failure the previously published database is left untouched and the partial build is removed.
+    """
+    # Imported here so that `redteam-risk --help` and the dashboard never pay for torch/umap imports.
+    from etl import cluster, embed, label, metrics, reduce, sources, store, themes
+
+    started_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    run_id = started_at.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    timer = _Timer()
+    db = config.db.resolve()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    store.remove_stale_builds(db)
+    cache_dir = settings.cache_dir(config.cache_dir)
+    reduce.configure_numba_cache(cache_dir)
+    taxonomy = themes.load_taxonomy(config.taxonomy)  # fail fast on a bad taxonomy, before any heavy work
+
+    with timer.stage("ingest"):
+        ingested = sources.load(
+            list(config.inputs),
+            config.fmt,
+            config.mapping or None,
+            dataset=config.dataset,
+            success_threshold=config.success_threshold,
+            progress=config.progress,
+        )
+    n_read = sum(s.n_read for s in ingested.inputs)
+    n_rejected = ingested.rejected.height
+    n_loaded = ingested.attacks.height
+    _check_rejections(config, n_read, n_rejected)
+    if n_loaded == 0:
+        raise UserError("no attack was loaded from the input; see the rejection reasons above")
+
+    attacks = ingested.attacks
+    with timer.stage("embed"):
+        texts = embed.embedding_texts(attacks, config.embed_text)
+        embedder = embed.Embedder(config.model, cache_dir, progress=config.progress)
+        vectors = embedder.encode(texts)
+    with timer.stage("reduce"):
+        reduced = reduce.reduce(vectors, seed=config.seed)
+    with timer.stage("cluster"):
+        raw_clusters = cluster.cluster(reduced.z, min_cluster_size=config.min_cluster_size)
+    with timer.stage("label"):
+        labelled = label.label_clusters(
+            texts=texts,
+            attack_ids=attacks["attack_id"].to_list(),
+            raw_labels=raw_clusters,
+            embeddings=vectors,
+            xy=reduced.xy,
+        )
+    with timer.stage("themes"):
+        assigned = themes.assign_themes(vectors, labelled.cluster_ids, taxonomy, embedder.encode)
+
+    with timer.stage("publish"):
+        attacks = attacks.with_columns(
+            pl.Series("embed_text", texts, dtype=pl.String),
+            pl.Series("cluster_id", labelled.cluster_ids, dtype=pl.Int32),
+            pl.Series("cluster_label", labelled.cluster_labels, dtype=pl.String),
+            pl.Series("theme", list(assigned.theme), dtype=pl.String),
+            pl.Series("theme_confidence", np.asarray(assigned.confidence, dtype=np.float64)),
+            pl.Series("x", reduced.xy[:, 0].astype(np.float64)),
+            pl.Series("y", reduced.xy[:, 1].astype(np.float64)),
+        )
+        attacks = conform(attacks, {**ATTACK_COLUMNS, **ANALYTICS_COLUMNS})
+        clusters = labelled.clusters.with_columns(
+            pl.col("cluster_id").replace_strict(assigned.cluster_theme, default="other", return_dtype=pl.String).alias("theme")
+        )
+        n_duplicates = int(attacks["is_duplicate"].sum())
+        finished_at = datetime.now(timezone.utc).replace(tzinfo=None)
+        runs = _runs_history(store.read_previous_runs(db), {
+            "run_id": run_id,
+            "started_at": started_at,
+            "finished_at": finished_at,
+            "status": "published",
+            "inputs": json.dumps([asdict(s) for s in ingested.inputs]),
+            "n_read": n_read,
+            "n_loaded": n_loaded,
+            "n_rejected": n_rejected,
+            "n_duplicates": n_duplicates,
+            "parameters": json.dumps({**config.parameters(), "model_id": embedder.model_id}),
+            "code_version": __version__,
+            "stage_seconds": json.dumps(timer.seconds),
+            "is_demo": _is_demo(config.inputs),
+        })
+        rejected = ingested.rejected.with_columns(pl.lit(run_id).alias("run_id"))
+        build = store.build_path(db, run_id)
+        try:
+            store.write_build(build, {
+                "attacks": attacks,
+                "turns": ingested.turns,
+                "rejected_rows": rejected,
+                "clusters": clusters,
+                "themes": taxonomy.to_frame(),
+                "runs": runs,
+            }, finalize=metrics.materialize)
+            store.publish(build, db)
+        except BaseException:
+            build.unlink(missing_ok=True)
+            raise
+    log.info("run %s: read %d, loaded %d, rejected %d, duplicates %d", run_id, n_read, n_loaded, n_rejected, n_duplicates)
+    return RunSummary(
+        run_id=run_id,
+        db=db,
+        n_read=n_read,
+        n_loaded=n_loaded,
+        n_rejected=n_rejected,
+        n_duplicates=n_duplicates,
+        n_clusters=int(clusters.filter(pl.col("cluster_id") >= 0).height),
+        stage_seconds=timer.seconds,
+    )
+
+
+def _check_rejections(config: EtlConfig, n_read: int, n_rejected: int) -> None:
+    if config.strict and n_rejected:
+        raise UserError(f"{n_rejected} of {n_read} rows were rejected and --strict is set")
+    if n_read and n_rejected / n_read > config.max_reject_rate:
+        raise UserError(
+            f"{n_rejected} of {n_read} rows ({n_rejected / n_read:.0%}) were rejected, more than "
+            f"--max-reject-rate {config.max_reject_rate:.0%}; check the --format and --map options"
+        )
+
+
+def _is_demo(inputs: tuple[Path, ...]) -> bool:
+    """The demo generator writes a ground-truth sidecar beside its file; its presence marks demo data.
+
+    Only the sidecar's existence is checked; its content is never read by the ETL.
+    """
+    return bool(inputs) and all(Path(str(p) + ".truth.parquet").exists() for p in inputs)
+
+
+def _runs_history(previous: pl.DataFrame | None, current: dict) -> pl.DataFrame:
+    row = pl.DataFrame([current])
+    if previous is None or previous.height == 0:
+        return row
+    previous = previous.with_columns(pl.col(c).cast(pl.String) for c in ("inputs", "parameters", "stage_seconds"))
+    return pl.concat([previous, row], how="diagonal_relaxed")
+

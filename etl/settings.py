@@ -1,0 +1,26 @@
+"""Settings declared once: (name, default, help). The CLI options and docs are generated from these."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_EMBED_TEXT = "task_description+attack_text"
+DEFAULT_MAX_REJECT_RATE = 0.5
+DEFAULT_SEED = 0
+DEFAULT_BATCH_SIZE = 64
+
+
+def cache_dir(explicit: Path | None = None) -> Path:
+    """Where embeddings (and numba's compiled code, unless NUMBA_CACHE_DIR is set) are cached.
+
+    Order: the explicit ``--cache-dir``, then ``$REDTEAM_RISK_CACHE``, then ``$XDG_CACHE_HOME/redteam-risk``
+    (``~/.cache/redteam-risk``).
+    """
+    if explicit is not None:
+        return Path(explicit).expanduser()
+    env = os.environ.get("REDTEAM_RISK_CACHE")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "redteam-risk"

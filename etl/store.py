@@ -1,0 +1,136 @@
+"""The DuckDB store: schema from ``sql/``, a build written to a private file, published by atomic rename.
+
+Readers (the dashboard) only ever open the published path read-only. A build is written to
+``.<name>.building-<pid>-<run_id>`` in the same directory and moved over the published path with
+``os.replace`` once it is complete, checkpointed and fsynced, so a reader sees the old or the new
+database, never a partial one. A reader that still has the old file open keeps reading it (the inode
+lives until it closes); the old file's space is freed by the OS when the last reader lets go.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+import sql
+
+log = logging.getLogger("redteam_risk.store")
+
+BUILD_MARKER = ".building-"
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every table in ``sql/schema``."""
+    for name in sql.names("schema"):
+        con.execute(sql.read("schema", name))
+
+
+def create_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every view in ``sql/views`` as ``create view <file name> as <file body>``.
+
+    Views may read each other; they are created in dependency order by retrying the ones whose
+    inputs do not exist yet.
+    """
+    pending = sql.names("views")
+    while pending:
+        failed: list[tuple[str, Exception]] = []
+        for name in pending:
+            try:
+                con.execute(f"create or replace view {name} as {sql.read('views', name)}")
+            except duckdb.CatalogException as exc:
+                failed.append((name, exc))
+        if len(failed) == len(pending):
+            raise RuntimeError(f"cannot create view {failed[0][0]}: {failed[0][1]}")
+        pending = [name for name, _ in failed]
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Insert ``frame`` into ``table`` by column name (columns the frame lacks stay null/default)."""
+    if frame.height == 0:
+        return
+    arrow = frame.to_arrow()  # noqa: F841 - referenced by name in the SQL below
+    cols = ", ".join(f'"{c}"' for c in frame.columns)
+    con.execute(f"insert into {table} ({cols}) select {cols} from arrow")
+
+
+def build_path(db_path: Path, run_id: str) -> Path:
+    return db_path.with_name(f".{db_path.name}{BUILD_MARKER}{os.getpid()}-{run_id}")
+
+
+def remove_stale_builds(db_path: Path) -> list[Path]:
+    """Delete build files left by crashed runs (their process is gone). Returns what was removed."""
+    removed = []
+    for path in db_path.parent.glob(f".{db_path.name}{BUILD_MARKER}*"):
+        pid_part = path.name.split(BUILD_MARKER, 1)[1].split("-", 1)[0]
+        if pid_part.isdigit() and _pid_alive(int(pid_part)):
+            continue
+        path.unlink(missing_ok=True)
+        Path(str(path) + ".wal").unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_build(
+    path: Path,
+    tables: Mapping[str, pl.DataFrame],
+    finalize: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+) -> None:
+    """Create a complete database at ``path``: schema, ``tables`` (name -> frame), views, then
+    ``finalize(con)`` (tables derived from the views, e.g. priority areas); checkpointed and closed."""
+    path.unlink(missing_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        create_schema(con)
+        for table, frame in tables.items():
+            insert_frame(con, table, frame)
+        create_views(con)
+        if finalize is not None:
+            finalize(con)
+        con.execute("checkpoint")
+    finally:
+        con.close()
+
+
+def publish(build: Path, db_path: Path) -> None:
+    """Atomically make ``build`` the database at ``db_path``."""
+    with open(build, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(build, db_path)
+    dir_fd = os.open(db_path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    log.info("publish: %s", db_path)
+
+
+def read_previous_runs(db_path: Path) -> pl.DataFrame | None:
+    """The ``runs`` history of the currently published database, or None if there is none."""
+    if not db_path.exists():
+        return None
+    try:
+        con = duckdb.connect(str(db_path), read_only=True)
+    except duckdb.Error as exc:
+        log.warning("store: cannot read previous build history from %s: %s", db_path, exc)
+        return None
+    try:
+        return con.execute("select * from runs").pl()
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()

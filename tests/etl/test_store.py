@@ -1,0 +1,85 @@
+"""The store publishes atomically: readers see the old or the new database, never a partial one."""
+
+from __future__ import annotations
+
+
+import duckdb
+import polars as pl
+import pytest
+
+from etl import store
+from etl.schema import ATTACK_COLUMNS, conform
+
+
+def _attacks(n: int, tag: str) -> pl.DataFrame:
+    return conform(
+        pl.DataFrame({
+            "attack_id": [f"{tag}-{i}" for i in range(n)],
+            "source_file": ["f.json"] * n,
+            "source_row": list(range(n)),
+            "attack_text": [f"attack {i}" for i in range(n)],
+            "is_duplicate": [False] * n,
+        }),
+        ATTACK_COLUMNS,
+    )
+
+
+def _count(path) -> int:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("select count(*) from attacks").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_publish_replaces_database_and_open_reader_keeps_old_snapshot(tmp_path):
+    db = tmp_path / "risk.duckdb"
+    first = store.build_path(db, "r1")
+    store.write_build(first, {"attacks": _attacks(3, "a")})
+    store.publish(first, db)
+    reader = duckdb.connect(str(db), read_only=True)
+
+    second = store.build_path(db, "r2")
+    store.write_build(second, {"attacks": _attacks(5, "b")})
+    store.publish(second, db)
+
+    assert reader.execute("select count(*) from attacks").fetchone()[0] == 3  # old snapshot, still consistent
+    reader.close()
+    assert _count(db) == 5
+    assert not first.exists() and not second.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["risk.duckdb"]
+
+
+def test_failed_build_leaves_published_database_intact(tmp_path):
+    db = tmp_path / "risk.duckdb"
+    good = store.build_path(db, "good")
+    store.write_build(good, {"attacks": _attacks(4, "g")})
+    store.publish(good, db)
+    before = db.read_bytes()
+
+    bad = store.build_path(db, "bad")
+
+    def explode(con):
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        store.write_build(bad, {"attacks": _attacks(9, "x")}, finalize=explode)
+    assert db.read_bytes() == before
+    assert _count(db) == 4
+
+
+def test_stale_builds_of_dead_processes_are_removed(tmp_path):
+    db = tmp_path / "risk.duckdb"
+    dead = tmp_path / f".risk.duckdb{store.BUILD_MARKER}999999999-old"
+    dead.write_bytes(b"partial")
+    alive = store.build_path(db, "mine")  # this process: still running, must be kept
+    alive.write_bytes(b"in progress")
+    removed = store.remove_stale_builds(db)
+    assert removed == [dead]
+    assert alive.exists() and not dead.exists()
+
+
+def test_duplicate_attack_ids_fail_the_build(tmp_path):
+    frame = pl.concat([_attacks(2, "d"), _attacks(2, "d")])
+    with pytest.raises(duckdb.ConstraintException):
+        store.write_build(tmp_path / "x.duckdb", {"attacks": frame})
