@@ -129,7 +129,7 @@ def read_previous_runs(db_path: Path) -> pl.DataFrame | None:
         log.warning("store: cannot read previous build history from %s: %s", db_path, exc)
         return None
     try:
-        return con.execute("select * from runs").pl()
+        return con.sql("select * from runs").pl()
     except duckdb.Error:
         return None
     finally:

@@ -1,10 +1,31 @@
 """SQL shipped with the package: ``schema/`` (tables), ``views/`` (metric views), ``queries/`` (named,
-parameterised queries). One object per file; the file name is the object name."""
+parameterised queries). One object per file; the file name is the object name.
+
+Filtered variants: ``scoped(name)`` evaluates a view or query body over ``queries/attacks_in_scope.sql``
+instead of the ``attacks`` table, so the user's filters reach SQL only as bound parameters::
+
+    text = sql.scoped("theme_metrics")
+    con.execute(text, sql.bind(text, filters.params())).pl()
+
+or in one call ``sql.query(con, "theme_metrics", filters=filters)``.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import duckdb
+    import polars as pl
+
+    from sql.filters import Filters
+
+# In a scoped query these names are CTEs built from queries/, shadowing the table/view of the same name.
+_SCOPE_OVERRIDES = {"attacks": "attacks_in_scope", "metric_settings": "metric_settings_in_scope"}
 
 
 @cache
@@ -17,3 +38,88 @@ def names(kind: str) -> list[str]:
     """Object names in ``sql/<kind>/``, sorted."""
     folder = resources.files(__name__).joinpath(kind)
     return sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".sql"))
+
+
+def _strip_comments(text: str) -> str:
+    return re.sub(r"--[^\n]*", "", text)
+
+
+@cache
+def dependencies(kind: str, name: str) -> tuple[str, ...]:
+    """Views that ``sql/<kind>/<name>.sql`` reads, directly or through other views, in creation order
+    (a view comes after the views it reads)."""
+    view_names = names("views")
+    ordered: list[str] = []
+
+    def visit(text: str, seen: tuple[str, ...]) -> None:
+        body = _strip_comments(text)
+        for view in view_names:
+            if view in ordered or view in seen or not re.search(rf"\b{view}\b", body):
+                continue
+            visit(read("views", view), (*seen, view))
+            ordered.append(view)
+
+    visit(read(kind, name), (name,) if kind == "views" else ())
+    return tuple(ordered)
+
+
+@cache
+def scoped(name: str, kind: str = "views") -> str:
+    """SQL evaluating ``sql/<kind>/<name>.sql`` over the attacks in the caller's scope.
+
+    ``attacks`` and ``metric_settings`` become CTEs built from ``queries/attacks_in_scope.sql`` and
+    ``queries/metric_settings_in_scope.sql`` (named parameters ``$model_sizes``, …, ``$tail_threshold``),
+    followed by every view the body reads, inlined as CTEs of the same name so that they too read the
+    scoped attacks. Bind the parameters with ``bind(text, filters.params())``.
+    """
+    ctes = [(cte, read("queries", query)) for cte, query in _SCOPE_OVERRIDES.items()]
+    ctes += [(view, read("views", view)) for view in dependencies(kind, name) if view not in _SCOPE_OVERRIDES]
+    # Bodies may end in a comment, so every closing parenthesis goes on its own line.
+    with_clause = ",\n".join(f"{cte} as (\n{body}\n)" for cte, body in ctes)
+    if kind == "views" and name in _SCOPE_OVERRIDES:  # the view itself is overridden (metric_settings)
+        return f"with\n{with_clause}\nselect * from {name}"
+    return f"with\n{with_clause}\nselect * from (\n{read(kind, name)}\n)"
+
+
+@cache
+def parameters(text: str) -> frozenset[str]:
+    """Names of the named parameters (``$name``) that the SQL ``text`` uses."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        return frozenset(name for statement in con.extract_statements(text) for name in statement.named_parameters)
+    finally:
+        con.close()
+
+
+def bind(text: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters ``text`` uses, from ``params`` (missing ones are None = no filter).
+
+    DuckDB refuses parameters a statement does not use, so callers pass everything they have through here.
+    """
+    return {name: params.get(name) for name in parameters(text)}
+
+
+def query(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    *,
+    kind: str = "views",
+    filters: Filters | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> pl.DataFrame:
+    """Rows of view or query ``name``: scoped to ``filters`` when given, else over every attack.
+
+    ``params`` supplies the query's own parameters (e.g. priority weights); filter values always travel
+    as bound parameters.
+    """
+    if name not in names(kind):
+        raise ValueError(f"there is no sql/{kind}/{name}.sql")
+    if filters is None:
+        text = f"select * from {name}" if kind == "views" else read(kind, name)
+        values = dict(params or {})
+    else:
+        text = scoped(name, kind)
+        values = {**filters.params(), **(params or {})}
+    return con.sql(text, params=bind(text, values)).pl()

@@ -1,0 +1,202 @@
+"""The user's filters (dashboard and reports), carried to SQL only as bound parameters.
+
+``Filters`` is immutable and hashable (usable as a cache key). An empty field means "no filter". Values are
+never formatted into SQL text: ``params()`` feeds ``queries/attacks_in_scope.sql`` and
+``queries/metric_settings_in_scope.sql`` through ``sql.scoped`` / ``sql.bind``. Any string is accepted for
+the text and list fields; a value that exists nowhere (or is hostile) simply matches nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+from etl.errors import UserError
+
+log = logging.getLogger("redteam_risk.filters")
+
+RED_TEAM_POOLS = {"upwork": "Upwork", "mturk": "MTurk"}
+LIST_FIELDS = ("model_sizes", "model_types", "models", "themes", "cluster_ids")
+NUMBER_FIELDS = ("success_threshold", "harmlessness_min", "harmlessness_max", "tail_threshold")
+_SHOWN_VALUES = 5  # describe() lists at most this many values per field
+_SHOWN_TEXT = 40  # and at most this many characters of the search text
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which attacks count, and how success and the harmlessness tail are defined.
+
+    model_sizes, model_types, models, themes, cluster_ids: exact values to keep (empty = all).
+    red_team_pool: "upwork" or "mturk" (None = both; any other value matches nothing).
+    success_threshold: 0–4 rating at or above which an attack is a success (None = the build's own ``success``).
+    harmlessness_min, harmlessness_max: inclusive range of the preference-model score (about −4…+2).
+    text: case-insensitive substring of task_description or attack_text.
+    tail_threshold: harmlessness below this counts toward ``tail_share`` (None = the default in
+    ``sql/views/metric_settings.sql``); it changes a metric, not which attacks are in scope.
+    """
+
+    model_sizes: tuple[str, ...] = ()
+    model_types: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    cluster_ids: tuple[int | str, ...] = ()
+    red_team_pool: str | None = None
+    success_threshold: float | None = None
+    harmlessness_min: float | None = None
+    harmlessness_max: float | None = None
+    text: str | None = None
+    tail_threshold: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in LIST_FIELDS:
+            values = _as_tuple(getattr(self, name))
+            values = tuple(_cluster_id(v) for v in values) if name == "cluster_ids" else tuple(str(v) for v in values)
+            object.__setattr__(self, name, tuple(dict.fromkeys(values)))  # drop repeats, keep order
+        for name in NUMBER_FIELDS:
+            object.__setattr__(self, name, _number(name, getattr(self, name)))
+        pool = self.red_team_pool
+        object.__setattr__(self, "red_team_pool", (str(pool).strip().lower() or None) if pool is not None else None)
+        text = self.text
+        object.__setattr__(self, "text", (str(text).strip() or None) if text is not None else None)
+
+    @property
+    def is_active(self) -> bool:
+        """True when any field differs from "no filter"."""
+        return self != Filters()
+
+    def params(self) -> dict[str, Any]:
+        """Named parameters for ``sql.bind``: lists as lists of strings, None where there is no filter."""
+        out: dict[str, Any] = {name: ([str(v) for v in getattr(self, name)] or None) for name in LIST_FIELDS}
+        out.update({name: getattr(self, name) for name in NUMBER_FIELDS})
+        out["red_team_pool"] = self.red_team_pool
+        out["text"] = self.text
+        return out
+
+    def describe(
+        self,
+        theme_names: Mapping[str, str] | None = None,
+        cluster_names: Mapping[int, str] | None = None,
+    ) -> str:
+        """The active filters as one line of text for captions and reports, e.g.
+        ``Model sizes: 13B, 52B; red team: Upwork; success = rating ≥ 2``; ``All attacks`` when none is set.
+
+        ``theme_names`` / ``cluster_names`` map ids to display names where known.
+        """
+        theme_names = theme_names or {}
+        cluster_names = cluster_names or {}
+        parts = []
+        if self.model_sizes:
+            parts.append(f"model sizes: {_listed(self.model_sizes)}")
+        if self.model_types:
+            parts.append(f"model types: {_listed(self.model_types)}")
+        if self.models:
+            parts.append(f"models: {_listed(self.models)}")
+        if self.themes:
+            parts.append(f"themes: {_listed(theme_names.get(t, t) for t in self.themes)}")
+        if self.cluster_ids:
+            parts.append(f"clusters: {_listed(cluster_names.get(c, str(c)) for c in self.cluster_ids)}")
+        if self.red_team_pool is not None:
+            parts.append(f"red team: {RED_TEAM_POOLS.get(self.red_team_pool, _short(self.red_team_pool))}")
+        if self.success_threshold is not None:
+            parts.append(f"success = rating ≥ {_num(self.success_threshold)}")
+        low, high = self.harmlessness_min, self.harmlessness_max
+        if low is not None and high is not None:
+            parts.append(f"harmlessness {_num(low)} to {_num(high)}")
+        elif low is not None:
+            parts.append(f"harmlessness ≥ {_num(low)}")
+        elif high is not None:
+            parts.append(f"harmlessness ≤ {_num(high)}")
+        if self.text is not None:
+            parts.append(f"text contains “{_short(self.text)}”")
+        if self.tail_threshold is not None:
+            parts.append(f"tail = harmlessness < {_num(self.tail_threshold)}")
+        if not parts:
+            return "All attacks"
+        line = "; ".join(parts)
+        return line[0].upper() + line[1:]
+
+    def to_query(self) -> dict[str, str | list[str]]:
+        """URL query parameters of the active filters: lists for the list fields (repeat the key), strings
+        for the others. ``Filters.from_query(f.to_query()) == f``."""
+        out: dict[str, str | list[str]] = {}
+        for name in LIST_FIELDS:
+            if getattr(self, name):
+                out[name] = [str(v) for v in getattr(self, name)]
+        for name in (*NUMBER_FIELDS, "red_team_pool", "text"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = repr(value) if isinstance(value, float) else str(value)
+        return out
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str | Sequence[str]]) -> Filters:
+        """Filters from URL query parameters (``to_query``'s format; a single string is accepted for a list
+        field). Unknown keys and numbers that do not parse are ignored (logged), never an error."""
+        known = {f.name for f in fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for key, raw in query.items():
+            if key not in known:
+                continue
+            values = [raw] if isinstance(raw, str) else [str(v) for v in raw]
+            if key in LIST_FIELDS:
+                kwargs[key] = tuple(values)
+            elif not values:
+                continue
+            elif key in NUMBER_FIELDS:
+                try:
+                    kwargs[key] = _number(key, values[-1])
+                except UserError as exc:
+                    log.warning("filters: ignoring %s from the URL: %s", key, exc)
+            else:
+                kwargs[key] = values[-1]
+        return cls(**kwargs)
+
+
+def _as_tuple(value: Any) -> tuple:
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes, int, float)):
+        return (value,)
+    return tuple(v for v in value if v is not None)
+
+
+def _cluster_id(value: Any) -> int | str:
+    """An int where the value is one; any other text is kept (it matches no cluster)."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _number(name: str, value: Any) -> float | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UserError(f"filter {name} must be a number, not {_short(str(value))!r}") from None
+    if not math.isfinite(number):
+        raise UserError(f"filter {name} must be a finite number, not {value!r}")
+    return number
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _SHOWN_TEXT else text[: _SHOWN_TEXT - 1] + "…"
+
+
+def _listed(values: Iterable[str]) -> str:
+    values = [_short(str(v)) for v in values]
+    shown = ", ".join(values[:_SHOWN_VALUES])
+    return shown if len(values) <= _SHOWN_VALUES else f"{shown} and {len(values) - _SHOWN_VALUES} more"
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"

@@ -1,0 +1,49 @@
+-- grain: one row per attack inside the caller's filters; the same columns as the `attacks` table, with
+-- `success` re-derived from `rating` when $success_threshold is set (rows without a rating keep their own
+-- `success`). Every parameter is bound by the caller (sql.filters.Filters.params()); NULL = no filter.
+--   $model_sizes, $model_types, $models, $themes, $cluster_ids   varchar[]: exact values (cluster ids as text)
+--   $red_team_pool        'upwork' | 'mturk' (any other value matches nothing)
+--   $success_threshold    0-4 rating at or above which an attack counts as a success
+--   $harmlessness_min, $harmlessness_max   inclusive range; rows without harmlessness drop out when set
+--   $text                 case-insensitive substring of task_description or attack_text (no wildcards)
+with
+
+source_attacks as (
+    select * from attacks
+),
+
+filtered as (
+    select *
+    from source_attacks
+    where
+        ($model_sizes::varchar[] is null or list_contains($model_sizes::varchar[], model_size))
+        and ($model_types::varchar[] is null or list_contains($model_types::varchar[], model_type))
+        and ($models::varchar[] is null or list_contains($models::varchar[], model))
+        and ($themes::varchar[] is null or list_contains($themes::varchar[], theme))
+        and ($cluster_ids::varchar[] is null or list_contains($cluster_ids::varchar[], cast(cluster_id as varchar)))
+        and (
+            $red_team_pool::varchar is null
+            or is_upworker = ($red_team_pool::varchar = 'upwork') and $red_team_pool::varchar in ('upwork', 'mturk')
+        )
+        and ($harmlessness_min::double is null or harmlessness >= $harmlessness_min::double)
+        and ($harmlessness_max::double is null or harmlessness <= $harmlessness_max::double)
+        and (
+            $text::varchar is null
+            or contains(lower(coalesce(task_description, '')), lower($text::varchar))
+            or contains(lower(coalesce(attack_text, '')), lower($text::varchar))
+        )
+),
+
+final as (
+    select
+        * replace (
+            case
+                when $success_threshold::double is not null and rating is not null
+                    then rating >= $success_threshold::double
+                else success
+            end as success
+        )
+    from filtered
+)
+
+select * from final

@@ -1,0 +1,64 @@
+-- grain: one row per model type other than the baseline ('plain lm', see metric_settings) at each
+-- grouping where it is compared with the baseline:
+--   'theme_model_type' theme x model_type, sizes pooled, vs the baseline's pooled sizes in that theme
+--   'theme_model'      theme x model_type x model_size, vs the baseline at the same size in that theme
+--   'model_type'       model_type over all themes, vs the baseline over all themes
+-- reduction = baseline success rate - success rate (positive: the intervention lowers success), with
+-- Newcombe's hybrid score interval (method 10) built from the two Wilson intervals. Baseline columns are
+-- null where the baseline has no attacks at that grouping.
+with
+
+settings as (
+    select baseline_model_type from metric_settings
+),
+
+cells as (
+    select * from metric_cells where grain in ('theme_model_type', 'theme_model', 'model_type')
+),
+
+treated as (
+    select cells.*
+    from cells
+    cross join settings
+    where cells.model_type <> settings.baseline_model_type
+),
+
+baseline as (
+    select cells.*
+    from cells
+    cross join settings
+    where cells.model_type = settings.baseline_model_type
+),
+
+paired as (
+    select
+        treated.*,
+        settings.baseline_model_type,
+        baseline.n_attacks as baseline_n_attacks,
+        baseline.n_success as baseline_n_success,
+        baseline.success_rate as baseline_success_rate,
+        baseline.success_ci_low as baseline_success_ci_low,
+        baseline.success_ci_high as baseline_success_ci_high
+    from treated
+    cross join settings
+    left join baseline
+        on baseline.grain = treated.grain
+        and baseline.theme is not distinct from treated.theme
+        and baseline.model_size is not distinct from treated.model_size
+),
+
+final as (
+    select
+        paired.*,
+        baseline_success_rate - success_rate as reduction,
+        (baseline_success_rate - success_rate) - sqrt(
+            (baseline_success_rate - baseline_success_ci_low) ^ 2 + (success_ci_high - success_rate) ^ 2
+        ) as reduction_ci_low,
+        (baseline_success_rate - success_rate) + sqrt(
+            (baseline_success_ci_high - baseline_success_rate) ^ 2 + (success_rate - success_ci_low) ^ 2
+        ) as reduction_ci_high,
+        (baseline_success_rate - success_rate) / nullif(baseline_success_rate, 0) as relative_reduction
+    from paired
+)
+
+select * from final

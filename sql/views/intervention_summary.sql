@@ -1,0 +1,33 @@
+-- grain: one row per model_type other than the baseline ('plain lm'), all themes and sizes pooled
+-- reduction = baseline success rate - this model type's success rate, 95 % CI by Newcombe's hybrid
+-- score method (see intervention_comparisons)
+with
+
+comparisons as (
+    select * from intervention_comparisons where grain = 'model_type'
+),
+
+final as (
+    select
+        comparisons.model_type,
+        comparisons.baseline_model_type,
+        comparisons.baseline_n_attacks,
+        comparisons.baseline_n_success,
+        comparisons.baseline_success_rate,
+        comparisons.baseline_success_ci_low,
+        comparisons.baseline_success_ci_high,
+        comparisons.reduction,
+        comparisons.reduction_ci_low,
+        comparisons.reduction_ci_high,
+        comparisons.relative_reduction,
+        coalesce(comparisons.reduction_ci_low > 0, false) as is_reduction_significant,
+        comparisons.* exclude (
+            grain, theme, cluster_id, model_type, model_size, model_size_b, baseline_model_type,
+            baseline_n_attacks, baseline_n_success, baseline_success_rate, baseline_success_ci_low,
+            baseline_success_ci_high, reduction, reduction_ci_low, reduction_ci_high, relative_reduction
+        )
+    from comparisons
+)
+
+select * from final
+order by model_type
