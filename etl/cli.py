@@ -1,4 +1,4 @@
-"""The `redteam-risk` command line: demo, etl, dashboard (and report, added with the reports)."""
+"""The `redteam-risk` command line: demo, etl, dashboard, report."""
 
 from __future__ import annotations
 
@@ -123,6 +123,45 @@ def dashboard(
            str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     typer.echo(f"serving http://{host}:{port} from {db}")
     raise typer.Exit(subprocess.call(cmd, env=env))
+
+
+@app.command()
+def report(
+    db: Annotated[Path, typer.Option(help="The DuckDB database built by `redteam-risk etl`.")],
+    out: Annotated[Path, typer.Option(help="Output file (or an existing folder: redteam-risk-report.<ext> inside it).")],
+    fmt: Annotated[str, typer.Option("--format", help="pdf | html | xlsx | csv | md.")] = "pdf",
+    model_size: Annotated[Optional[list[str]], typer.Option(help="Keep these model sizes, e.g. 52B (repeatable).")] = None,
+    model_type: Annotated[Optional[list[str]], typer.Option(help="Keep these interventions, e.g. rlhf (repeatable).")]
+    = None,
+    model: Annotated[Optional[list[str]], typer.Option(help="Keep these model names (repeatable).")] = None,
+    theme: Annotated[Optional[list[str]], typer.Option(help="Keep these harm theme ids (repeatable).")] = None,
+    cluster: Annotated[Optional[list[int]], typer.Option(help="Keep these cluster ids (repeatable).")] = None,
+    pool: Annotated[Optional[str], typer.Option(help="Red-team pool: upwork or mturk.")] = None,
+    success_threshold: Annotated[Optional[float], typer.Option(min=0.0, max=4.0, help="Count an attack as a success "
+                                                               "when its 0–4 rating is at least this (default: the "
+                                                               "build's).")] = None,
+    search: Annotated[Optional[str], typer.Option(help="Keep attacks whose description or text contains this.")] = None,
+    top: Annotated[int, typer.Option(min=1, max=50, help="Priority areas explained in the summary.")] = 5,
+    w_success: Annotated[float, typer.Option(min=0.0, help="Priority weight of the success rate's CI lower bound.")]
+    = 0.4,
+    w_volume: Annotated[float, typer.Option(min=0.0, help="Priority weight of the share of attacks.")] = 0.2,
+    w_severity: Annotated[float, typer.Option(min=0.0, help="Priority weight of the theme's severity (1–5).")] = 0.2,
+    w_resistance: Annotated[float, typer.Option(min=0.0, help="Priority weight of success against the strongest "
+                                                "model cell.")] = 0.2,
+) -> None:
+    """Write a stakeholder risk report (PDF, offline HTML, XLSX, CSV or Markdown) with the dashboard's numbers."""
+    from dashboard.reports import build_report
+    from etl.metrics import Weights
+    from sql.filters import Filters
+
+    filters = Filters(
+        model_sizes=tuple(model_size or ()), model_types=tuple(model_type or ()), models=tuple(model or ()),
+        themes=tuple(theme or ()), cluster_ids=tuple(cluster or ()), red_team_pool=pool,
+        success_threshold=success_threshold, text=search,
+    )
+    weights = Weights(success=w_success, volume=w_volume, severity=w_severity, resistance=w_resistance)
+    path = build_report(db, filters, fmt, out, top=top, weights=weights)
+    typer.echo(f"wrote {path}")
 
 
 def main() -> None:
