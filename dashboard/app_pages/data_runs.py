@@ -1,0 +1,46 @@
+"""Data & runs: build history, row counts, rejected rows with reasons, and the harm taxonomy in use."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard import data, ui
+from dashboard.safety import escape_markdown
+
+filters, options = ui.page("Data & runs", "What is in this database and how it was built. Not affected by the filters.")
+
+st.subheader("Build history")
+runs = data.runs()
+if runs.height == 0:
+    st.info("No build is recorded in this database.")
+else:
+    st.dataframe(
+        runs.select("run_id", "status", "started_at", "finished_at", "n_read", "n_loaded", "n_rejected",
+                    "n_duplicates", "is_demo", "code_version", "inputs", "parameters", "stage_seconds"),
+        hide_index=True, key="runs_table",
+    )
+    st.caption(f"{runs.height:,} builds, newest first · {escape_markdown(data.database_label())}")
+
+st.subheader("Rows per table")
+st.dataframe(data.table_counts(), hide_index=True, key="counts_table")
+
+st.subheader("Rejected rows")
+reasons = data.rejection_reasons()
+if reasons.height == 0:
+    st.success("No input row was rejected.")
+else:
+    st.dataframe(reasons, hide_index=True, key="reasons_table")
+    rejected = data.rejected_rows()
+    st.dataframe(rejected, hide_index=True, key="rejected_table")
+    st.caption(f"n = {int(reasons['n_rows'].sum()):,} rejected rows (showing at most {rejected.height:,})")
+
+st.subheader("Harm taxonomy in use")
+themes = data.themes()
+st.dataframe(
+    themes.with_columns(pl.col("exemplars").list.join(" · ")).select("theme", "display_name", "severity",
+                                                                     "description", "exemplars"),
+    hide_index=True, key="themes_table",
+    column_config={"description": st.column_config.TextColumn(width="large")},
+)
+st.caption(f"{themes.height:,} themes")

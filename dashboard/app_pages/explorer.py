@@ -1,0 +1,105 @@
+"""Explorer: a paged table of the attacks in scope, one transcript at a time behind a content warning, CSV export.
+
+Attack text is untrusted: it is shown only through ``st.text`` and ``st.dataframe`` (plain text), never as
+markdown or HTML.
+"""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from dashboard import data, ui
+from dashboard.safety import escape_markdown, mask_pii
+
+IDS_KEY = "explorer_ids"  # set by the attack map: show only these attacks
+ATTACK_PARAM = "attack"  # URL query parameter of the open transcript
+PAGE_SIZES = (25, 50, 100, 250)
+SORT_LABELS = {"source_row": "input order", "rating": "rating", "harmlessness": "harmlessness", "theme": "theme",
+               "model": "model"}
+
+filters, options = ui.page("Explorer", "Every attack under the filters. Choose one to read its transcript.")
+
+ids = st.session_state.get(IDS_KEY)
+if ids is not None:
+    note, clear = st.columns([4, 1])
+    note.info(f"Showing only the {len(ids):,} attacks opened from the map "
+              f"({escape_markdown(st.session_state.get('explorer_ids_label', 'a selection'))}).")
+    if clear.button("Show all attacks in scope"):
+        st.session_state.pop(IDS_KEY, None)
+        st.rerun()
+
+total = data.count_attacks(filters, ids)
+if total == 0:
+    ui.empty(filters, options)
+    st.stop()
+
+c1, c2, c3, c4 = st.columns([1, 1, 1, 1])
+page_size = c1.selectbox("Rows per page", PAGE_SIZES, key="explorer_page_size")
+sort = c2.selectbox("Sort by", tuple(SORT_LABELS), format_func=SORT_LABELS.get, key="explorer_sort")
+descending = c3.toggle("Descending", key="explorer_desc")
+n_pages = max(1, math.ceil(total / page_size))
+page_no = c4.number_input(f"Page (of {n_pages:,})", min_value=1, max_value=n_pages, step=1, key="explorer_page")
+page_no = min(int(page_no), n_pages)
+
+rows = data.attacks_page(filters, page_size, (page_no - 1) * page_size, sort, descending, ids=ids)
+event = st.dataframe(rows, hide_index=True, on_select="rerun", selection_mode="single-row", key="explorer_table")
+ui.caption(total, filters, options)
+
+selected = event.selection.rows if event else []
+picked = rows["attack_id"][selected[0]] if selected else None
+from_url = st.query_params.get(ATTACK_PARAM)
+page_ids = rows["attack_id"].to_list()
+choices = page_ids if from_url is None or from_url in page_ids else [from_url, *page_ids]
+default = picked or from_url
+attack_id = st.selectbox("Open transcript", choices, index=choices.index(default) if default in choices else None,
+                         key=f"explorer_open_{picked or ''}", placeholder="Choose an attack (or click a row)")
+
+st.download_button(
+    f"Download {total:,} rows as CSV", data=lambda: data.export_csv(filters, ids), file_name="attacks.csv",
+    mime="text/csv", on_click="ignore", icon=":material/download:", key="explorer_download",
+)
+
+if attack_id is None:
+    if ATTACK_PARAM in st.query_params:
+        del st.query_params[ATTACK_PARAM]
+    st.stop()
+
+st.query_params[ATTACK_PARAM] = attack_id
+record = data.attack(attack_id)
+if record is None:
+    st.warning("That attack is not in this database.")
+    st.stop()
+
+st.subheader("Transcript")
+meta = st.columns(4)
+meta[0].text(f"Theme: {options.themes.get(record['theme'], record['theme'])}")
+meta[1].text(f"Model: {record['model']}")
+meta[2].text(f"Rating: {record['rating'] if record['rating'] is not None else 'n/a'}")
+meta[3].text(f"Harmlessness: {record['harmlessness'] if record['harmlessness'] is not None else 'n/a'}")
+st.text(f"Task: {record['task_description'] or ''}")
+
+reveal_key = f"reveal_{attack_id}"
+if not st.session_state.get(reveal_key):
+    st.warning("Content warning: red-team transcripts can contain offensive, violent, sexual or otherwise harmful "
+               "text.", icon=":material/warning:")
+    if st.button("Show transcript", key="reveal_button"):
+        st.session_state[reveal_key] = True
+        st.rerun()
+    st.stop()
+
+mask = st.toggle("Mask e-mail addresses and phone numbers", value=True, key="explorer_mask")
+turns = data.turns(attack_id)
+if turns.height == 0:
+    pairs = [("human", record["attack_text"] or ""), ("assistant", record["response"] or "")]
+    pairs = [p for p in pairs if p[1]]
+else:
+    pairs = list(zip(turns["speaker"].to_list(), turns["text"].to_list()))
+with st.container(border=True, key="transcript"):
+    for speaker, text in pairs:
+        with st.chat_message("user" if speaker == "human" else "assistant"):
+            st.text(mask_pii(text) if mask else text)
+    if st.button("Hide transcript", key="hide_button"):
+        st.session_state[reveal_key] = False
+        st.rerun()

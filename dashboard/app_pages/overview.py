@@ -1,0 +1,69 @@
+"""Overview: headline numbers, the top 5 priority areas with their explanations, and provenance."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from dashboard import data, ui
+
+filters, options = ui.page("Overview", "Red-team attacks on language models, turned into ranked mitigation priorities.")
+
+run = data.latest_run() or {}
+if run.get("is_demo"):
+    st.warning("This database holds the **synthetic demo dataset**: numbers illustrate the dashboard and are not "
+               "real red-team results.", icon=":material/science:")
+
+head = data.overall(filters)
+n = head.get("n_attacks") or 0
+if n == 0:
+    ui.empty(filters, options)
+    st.stop()
+
+cols = st.columns(4)
+cols[0].metric("Attacks", f"{n:,}", help="Attacks in scope (records flagged as duplicates are counted once).")
+rate = head.get("success_rate")
+if rate is None:
+    cols[1].metric("Success rate", "n/a", help="No attack in scope has a rating or a success value.")
+else:
+    cols[1].metric("Success rate", f"{rate:.1%}",
+                   help=f"{head['n_success']:,} successful attacks; 95% Wilson CI "
+                        f"{head['success_ci_low']:.1%}–{head['success_ci_high']:.1%}.")
+    cols[1].caption(f"95% CI {head['success_ci_low']:.1%}–{head['success_ci_high']:.1%}")
+cols[2].metric("Clusters", f"{head['n_clusters']:,}", help="Clusters with attacks in scope (unclustered excluded).")
+cols[3].metric("Themes", f"{head['n_themes']:,}", help="Harm themes with attacks in scope.")
+ui.caption(n, filters, options)
+
+st.subheader("Top 5 priority areas")
+areas = data.priority_areas(filters)
+if areas.height == 0:
+    ui.empty(filters, options, "priority areas")
+else:
+    for row in areas.head(5).iter_rows(named=True):
+        with st.container(border=True):
+            st.markdown(f"**#{row['rank']}** · score {row['score']:.2f}")
+            st.text(row["explanation"])
+    st.caption(f"{ui.scope_line(n, filters, options)} · default weights; change them on the Priorities page.")
+    st.page_link("app_pages/priorities.py", label="All priority areas and weights", icon=":material/arrow_forward:")
+
+st.subheader("Provenance")
+if not run:
+    st.info("This database has no build record.")
+else:
+    prov = st.columns(3)
+    prov[0].markdown("**Run id**")
+    prov[0].code(str(run["run_id"]), language=None)
+    prov[1].markdown("**Built**")
+    prov[1].text(f"{run.get('finished_at') or run.get('started_at')} (code {run.get('code_version') or '?'})")
+    prov[2].markdown("**Loaded**")
+    prov[2].text(f"{run.get('n_loaded') or 0:,} of {run.get('n_read') or 0:,} records read; "
+                 f"{run.get('n_rejected') or 0:,} rejected; {run.get('n_duplicates') or 0:,} duplicates")
+    try:
+        inputs = json.loads(run.get("inputs") or "[]")
+    except ValueError:
+        inputs = []
+    if inputs:
+        st.markdown("**Input files**")
+        st.dataframe([{k: v for k, v in item.items()} for item in inputs if isinstance(item, dict)],
+                     hide_index=True)

@@ -1,0 +1,72 @@
+"""Priorities: ranked areas with every score component, live weights, and a "why is X above Y" comparison."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard import charts, data, ui
+from etl.errors import UserError
+from etl.metrics import Weights
+
+filters, options = ui.page(
+    "Priorities",
+    "Score = weighted mean of four 0–1 components: success (Wilson lower bound of the success rate), volume "
+    "(share of attacks), severity (taxonomy 1–5) and resistance (success on the strongest model cell). "
+    "Move the weights to re-rank.",
+)
+
+defaults = Weights()
+with st.container(border=True):
+    st.markdown("**Weights**")
+    cols = st.columns(4)
+    chosen = {c: cols[i].slider(c, 0.0, 1.0, float(getattr(defaults, c)), step=0.05, key=f"w_{c}")
+              for i, c in enumerate(charts.PRIORITY_COMPONENTS)}
+try:
+    weights = Weights(**chosen)
+except UserError as exc:
+    st.warning(f"{exc}; using the default weights.")
+    weights = defaults
+
+kind = st.radio("Areas", ("theme", "cluster"), format_func={"theme": "Themes", "cluster": "Clusters"}.get,
+                horizontal=True, key="priority_kind")
+areas = data.priority_areas(filters, weights, kind)
+if areas.height == 0:
+    ui.empty(filters, options, "priority areas")
+    st.stop()
+
+name_col = "display_name" if kind == "theme" else "cluster_label"
+n = int(areas["n_attacks"].sum())
+st.plotly_chart(charts.priority_chart(areas, name_col=name_col), key="priority_chart")
+ui.caption(n, filters, options)
+
+st.subheader("Ranking")
+component_cols = [f"{c}_score" for c in charts.PRIORITY_COMPONENTS]
+table = areas.select(
+    "rank", pl.col(name_col).alias("area"), "score", *component_cols, "n_attacks", "success_rate", "success_ci_low",
+    "success_ci_high", "share_of_attacks", "severity", "resistance_cell", "resistance_success_rate", "explanation",
+)
+st.dataframe(
+    table, hide_index=True, key="priority_table",
+    column_config={
+        "score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0, format="%.2f"),
+        **{c: st.column_config.NumberColumn(c.replace("_score", ""), format="%.2f") for c in component_cols},
+        **{c: st.column_config.NumberColumn(format="percent") for c in
+           ("success_rate", "success_ci_low", "success_ci_high", "share_of_attacks", "resistance_success_rate")},
+        "explanation": st.column_config.TextColumn(width="large"),
+    },
+)
+ui.caption(n, filters, options)
+
+st.subheader("Why is one area above another?")
+names = areas.sort("rank")[name_col].to_list()
+if len(names) < 2:
+    st.info("Only one area is in scope; there is nothing to compare.")
+else:
+    left, right = st.columns(2)
+    a = left.selectbox("Area", names, index=0, key="compare_a")
+    b = right.selectbox("compared with", names, index=1, key="compare_b")
+    key_col = "theme" if kind == "theme" else "cluster_id"
+    key_a = areas.filter(pl.col(name_col) == a)[key_col][0]
+    key_b = areas.filter(pl.col(name_col) == b)[key_col][0]
+    st.text(data.compare_areas(areas, key_a, key_b))

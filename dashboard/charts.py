@@ -1,0 +1,341 @@
+"""Pure chart functions: a DataFrame (polars or pandas) in, a plotly Figure out.
+
+No Streamlit and no database here, so the dashboard and the PDF/HTML reports draw the same numbers with the
+same code, and tests check them with ``fig.to_dict()``. Column names follow ``docs/schema.md``: rates and
+shares are fractions 0–1, ``rating`` is the 0–4 self-rating, ``harmlessness`` the preference-model score
+(lower = more harmful), ``model_size_b`` billions of parameters; every ``*_ci_low``/``*_ci_high`` is a 95 % CI.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+import polars as pl
+
+from etl.schema import ANTHROPIC_MODEL_TYPES
+
+MAP_COLOR_MODES = ("rating", "theme", "cluster", "harmlessness", "success")
+HOVER_CHARS = 120  # task descriptions longer than this are cut in the map's hover
+QUALITATIVE = (
+    "#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D", "#BAB0AC",
+    "#1F77B4", "#FF7F0E", "#2CA02C", "#D62728", "#9467BD", "#8C564B", "#E377C2", "#17BECF", "#BCBD22", "#7F7F7F",
+)
+NOISE_COLOR = "#C8C8C8"
+# Metric column -> its CI columns (docs/schema.md metric block).
+CI_COLUMNS = {
+    "success_rate": ("success_ci_low", "success_ci_high"),
+    "mean_rating": ("mean_rating_ci_low", "mean_rating_ci_high"),
+    "mean_harmlessness": ("harmlessness_ci_low", "harmlessness_ci_high"),
+    "reduction": ("reduction_ci_low", "reduction_ci_high"),
+}
+METRIC_LABELS = {
+    "success_rate": "Success rate",
+    "mean_rating": "Mean rating (0–4, higher = more successful attack)",
+    "mean_harmlessness": "Mean harmlessness (lower = more harmful)",
+    "reduction": "Reduction in success rate vs plain LM (points)",
+}
+
+
+def _frame(df) -> pl.DataFrame:
+    return df if isinstance(df, pl.DataFrame) else pl.from_pandas(df)
+
+
+def _ordered(values: Sequence, preferred: Sequence = ANTHROPIC_MODEL_TYPES) -> list:
+    present = [v for v in dict.fromkeys(values) if v is not None]
+    return [v for v in preferred if v in present] + sorted(v for v in present if v not in preferred)
+
+
+def _label_col(df: pl.DataFrame, key: str) -> str:
+    return "display_name" if key == "theme" and "display_name" in df.columns else key
+
+
+def _base_layout(fig: go.Figure, title: str | None, height: int | None = None) -> go.Figure:
+    fig.update_layout(
+        title=dict(text=html.escape(title)) if title else None,
+        margin=dict(l=10, r=10, t=50 if title else 20, b=10),
+        height=height,
+        hoverlabel=dict(align="left"),
+    )
+    return fig
+
+
+def hover_escape(text: str | None, limit: int = HOVER_CHARS) -> str:
+    """``text`` cut to ``limit`` characters (with …) and HTML-escaped, so plotly shows it as plain text."""
+    if text is None:
+        return ""
+    text = " ".join(str(text).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return html.escape(text, quote=False)
+
+
+def attack_map(points, color_by: str = "rating", clusters=None, title: str | None = None) -> go.Figure:
+    """The attack map (the paper's Fig. 2): one WebGL point per attack at (x, y).
+
+    ``points`` needs ``x, y, theme, model, rating, harmlessness, success, cluster_id, task_description``
+    (``display_name`` is used for the theme when present). ``color_by`` is one of ``MAP_COLOR_MODES``.
+    ``clusters`` (optional: ``cluster_id, label``) adds each cluster's label at the centre of its points in
+    ``points``. Each point's ``customdata`` is its row number in ``points``, which
+    is how a selection is mapped back to attacks.
+
+    Payload (40,000 points must stay well under 4 MB): float32 coordinates and int32 row numbers travel as
+    binary arrays; points are split into one trace per theme × model (up to ``MAX_MODEL_TRACES`` models) so
+    the theme (trace name) and model (trace ``meta``) are sent once per trace, not once per point; per point
+    only the cut, escaped task description and the rating are text.
+    """
+    if color_by not in MAP_COLOR_MODES:
+        raise ValueError(f"color_by must be one of {MAP_COLOR_MODES}, got {color_by!r}")
+    label = _label_col(_frame(points), "theme")
+    df = _frame(points).with_row_index("_row").with_columns(
+        pl.col(label).fill_null("unknown").alias("_theme"), pl.col("model").fill_null("unknown model").alias("_model"))
+    themes = _ordered(df["_theme"].to_list(), ())
+    models = _ordered(df["_model"].to_list(), ())
+    split_models = len(models) <= MAX_MODEL_TRACES
+    cluster_ids = sorted(c for c in df["cluster_id"].drop_nulls().unique().to_list() if c >= 0)
+    cluster_slot = {c: i % len(QUALITATIVE) for i, c in enumerate(cluster_ids)}
+    fig = go.Figure()
+    groups = df.partition_by(["_theme", "_model"] if split_models else ["_theme"], as_dict=True)
+    for i, theme in enumerate(themes):
+        parts = ([(m, groups.get((theme, m))) for m in models] if split_models else [(None, groups.get((theme,)))])
+        first = True
+        for model, part in parts:
+            if part is None or part.height == 0:
+                continue
+            fig.add_trace(_map_trace(part, color_by, QUALITATIVE[i % len(QUALITATIVE)], cluster_slot, theme, model,
+                                     show_legend=color_by == "theme" and first))
+            first = False
+    if clusters is not None and cluster_ids:
+        # labels at the centre of each cluster's points in view, so they stay on the points when filtered
+        names = dict(zip(_frame(clusters)["cluster_id"].to_list(), _frame(clusters)["label"].to_list()))
+        centres = (df.filter(pl.col("cluster_id") >= 0).group_by("cluster_id")
+                   .agg(pl.col("x").mean(), pl.col("y").mean()).sort("cluster_id"))
+        fig.add_trace(go.Scatter(
+            x=centres["x"].to_list(), y=centres["y"].to_list(), mode="text",
+            text=[hover_escape(names.get(c, f"cluster {c}"), 40) for c in centres["cluster_id"].to_list()],
+            textfont=dict(size=11, color="#222"), hoverinfo="skip", showlegend=False, name="cluster labels",
+        ))
+    coloraxis = _map_coloraxis(color_by)
+    if coloraxis:
+        fig.update_layout(coloraxis=coloraxis)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1)
+    fig.update_layout(dragmode="lasso", legend=dict(itemsizing="constant"))
+    return _base_layout(fig, title, height=620)
+
+
+MAX_MODEL_TRACES = 16  # more distinct models than this: the model name goes into each point's hover text
+
+
+def _map_coloraxis(color_by: str) -> dict | None:
+    if color_by == "rating":
+        return dict(colorscale="Viridis", cmin=0, cmax=4, colorbar=dict(title="rating"))
+    if color_by == "harmlessness":
+        return dict(colorscale="RdBu", colorbar=dict(title="harmlessness"))
+    if color_by == "success":
+        return dict(colorscale=[[0, "#9ecae1"], [0.5, "#9ecae1"], [0.5, "#d62728"], [1, "#d62728"]], cmin=0, cmax=1,
+                    colorbar=dict(title="success", tickvals=[0.25, 0.75], ticktext=["no", "yes"]))
+    if color_by == "cluster":
+        n = len(QUALITATIVE)
+        scale = []
+        for i, c in enumerate([*QUALITATIVE, NOISE_COLOR]):
+            scale += [[i / (n + 1), c], [(i + 1) / (n + 1), c]]
+        return dict(colorscale=scale, cmin=0, cmax=n + 1, showscale=False)
+    return None
+
+
+def _map_trace(part: pl.DataFrame, color_by: str, theme_color: str, cluster_slot: dict[int, int], theme: str,
+               model: str | None, show_legend: bool) -> go.Scattergl:
+    marker: dict = dict(size=4, opacity=0.75)
+    if color_by == "theme":
+        marker["color"] = theme_color
+    elif color_by in ("rating", "harmlessness"):
+        marker.update(color=part[color_by].cast(pl.Float32).fill_null(float("nan")).to_numpy(), coloraxis="coloraxis")
+    elif color_by == "success":
+        marker.update(color=part["success"].cast(pl.Int8).fill_null(0).to_numpy(), coloraxis="coloraxis")
+    else:
+        slot = [cluster_slot.get(c, len(QUALITATIVE)) + 0.5 for c in part["cluster_id"].fill_null(-1).to_list()]
+        marker.update(color=np.asarray(slot, dtype=np.float32), coloraxis="coloraxis")
+    ratings = ["n/a" if r is None else f"{r:g}" for r in part["rating"].to_list()]
+    if model is None:
+        hovertext = [f"{hover_escape(m, 40)} · rating {r}" for m, r in zip(part["_model"].to_list(), ratings)]
+        template = "%{text}<br><b>%{fullData.name}</b> · %{hovertext}<extra></extra>"
+    else:
+        hovertext = ratings
+        template = "%{text}<br><b>%{fullData.name}</b> · %{meta} · rating %{hovertext}<extra></extra>"
+    return go.Scattergl(
+        x=part["x"].cast(pl.Float32).to_numpy(),
+        y=part["y"].cast(pl.Float32).to_numpy(),
+        mode="markers",
+        name=html.escape(str(theme)),
+        legendgroup=html.escape(str(theme)),
+        meta=hover_escape(model, 40) if model is not None else None,
+        marker=marker,
+        customdata=part["_row"].cast(pl.Int32).to_numpy(),
+        text=np.array([hover_escape(t) for t in part["task_description"].to_list()], dtype=str),
+        hovertext=np.array(hovertext, dtype=str),
+        hovertemplate=template,
+        showlegend=show_legend,
+    )
+
+
+def rate_heatmap(df, row: str = "theme", col: str = "model_type", value: str = "success_rate",
+                 title: str | None = None, col_order: Sequence | None = None) -> go.Figure:
+    """Heatmap of ``value`` (a 0–1 rate) with ``row`` × ``col`` cells; counts and 95 % CI on hover.
+
+    ``df`` has one row per cell with ``row, col, value, n_attacks, n_success`` and the CI columns of
+    ``value``. Cells without data stay empty.
+    """
+    frame = _frame(df)
+    lo, hi = CI_COLUMNS[value]
+    row_label = _label_col(frame, row)
+    rows = _ordered(frame[row_label].to_list(), ())
+    cols = list(col_order) if col_order is not None else _ordered(frame[col].to_list())
+    z = np.full((len(rows), len(cols)), np.nan)
+    custom = np.full((len(rows), len(cols), 4), np.nan)
+    text = [["" for _ in cols] for _ in rows]
+    for rec in frame.iter_rows(named=True):
+        if rec[row_label] not in rows or rec[col] not in cols:
+            continue
+        i, j = rows.index(rec[row_label]), cols.index(rec[col])
+        z[i, j] = np.nan if rec[value] is None else rec[value]
+        custom[i, j] = [rec.get("n_success") or 0, rec.get("n_attacks") or 0,
+                        np.nan if rec.get(lo) is None else rec[lo], np.nan if rec.get(hi) is None else rec[hi]]
+        if rec[value] is not None:
+            text[i][j] = f"{rec[value]:.0%}"
+    fig = go.Figure(go.Heatmap(
+        z=z, x=[html.escape(str(c)) for c in cols], y=[html.escape(str(r)) for r in rows],
+        customdata=custom, text=text, texttemplate="%{text}", zmin=0, zmax=1, colorscale="Reds",
+        colorbar=dict(title=METRIC_LABELS.get(value, value), tickformat=".0%"),
+        hovertemplate=("%{y} × %{x}<br>" + METRIC_LABELS.get(value, value) + ": %{z:.1%}"
+                       "<br>95% CI %{customdata[2]:.1%}–%{customdata[3]:.1%}"
+                       "<br>%{customdata[0]:,} of %{customdata[1]:,} attacks<extra></extra>"),
+    ))
+    fig.update_yaxes(autorange="reversed")
+    return _base_layout(fig, title, height=max(300, 40 * len(rows) + 120))
+
+
+def rate_bars(df, category: str = "theme", value: str = "success_rate", title: str | None = None) -> go.Figure:
+    """Horizontal bars of ``value`` per ``category``, sorted, with 95 % CI error bars and n on hover."""
+    frame = _frame(df)
+    lo, hi = CI_COLUMNS[value]
+    label = _label_col(frame, category)
+    frame = frame.filter(pl.col(value).is_not_null()).sort(value)
+    v = frame[value].to_numpy()
+    fig = go.Figure(go.Bar(
+        x=v, y=[html.escape(str(t)) for t in frame[label].to_list()], orientation="h",
+        error_x=dict(type="data", symmetric=False, array=(frame[hi].to_numpy() - v),
+                     arrayminus=(v - frame[lo].to_numpy())),
+        customdata=np.column_stack([frame["n_attacks"].to_numpy(), frame[lo].to_numpy(), frame[hi].to_numpy()]),
+        hovertemplate=("%{y}<br>" + METRIC_LABELS.get(value, value) + ": %{x:.1%} (95% CI %{customdata[1]:.1%}–"
+                       "%{customdata[2]:.1%})<br>n = %{customdata[0]:,}<extra></extra>"),
+        marker_color="#E45756",
+    ))
+    fig.update_xaxes(title=METRIC_LABELS.get(value, value), tickformat=".0%" if value.endswith("_rate") else None)
+    return _base_layout(fig, title, height=max(300, 28 * frame.height + 120))
+
+
+def scaling_chart(df, metric: str = "mean_rating", title: str | None = None) -> go.Figure:
+    """The paper's Fig. 1: ``metric`` vs model size (log x), one line per intervention, 95 % CI error bars.
+
+    ``df``: one row per model_type × size with ``model_type, model_size, model_size_b, n_attacks``, ``metric``
+    and its CI columns. Rows without a parsed size are left out (the x axis needs a number).
+    """
+    frame = _frame(df).filter(pl.col("model_size_b").is_not_null() & pl.col(metric).is_not_null())
+    lo, hi = CI_COLUMNS[metric]
+    fig = go.Figure()
+    for i, model_type in enumerate(_ordered(frame["model_type"].to_list())):
+        part = frame.filter(pl.col("model_type") == model_type).sort("model_size_b")
+        v = part[metric].to_numpy()
+        fig.add_trace(go.Scatter(
+            x=part["model_size_b"].to_numpy(), y=v, mode="lines+markers", name=html.escape(str(model_type)),
+            line=dict(color=QUALITATIVE[i % len(QUALITATIVE)]),
+            error_y=dict(type="data", symmetric=False, array=part[hi].to_numpy() - v,
+                         arrayminus=v - part[lo].to_numpy()),
+            customdata=np.column_stack([part["n_attacks"].to_numpy(), part[lo].to_numpy(), part[hi].to_numpy()]),
+            hovertemplate=(html.escape(str(model_type)) + " %{x}B<br>%{y:.2f} (95% CI %{customdata[1]:.2f}–"
+                           "%{customdata[2]:.2f})<br>n = %{customdata[0]:,}<extra></extra>"),
+        ))
+    sizes = sorted(set(frame["model_size_b"].to_list()))
+    fig.update_xaxes(type="log", title="Model size (billions of parameters)", tickvals=sizes,
+                     ticktext=[f"{s:g}B" for s in sizes])
+    fig.update_yaxes(title=METRIC_LABELS.get(metric, metric))
+    return _base_layout(fig, title, height=420)
+
+
+def intervention_effects_chart(df, title: str | None = None) -> go.Figure:
+    """Per theme, how much each intervention lowers the success rate relative to plain LM, with 95 % CIs.
+
+    ``df``: one row per theme × model_type with ``reduction, reduction_ci_low, reduction_ci_high``
+    (fractions; positive = fewer successful attacks than plain LM). The shaded area left of zero is where
+    the intervention does not help.
+    """
+    frame = _frame(df).filter(pl.col("reduction").is_not_null())
+    label = _label_col(frame, "theme")
+    themes = _ordered(frame.sort("reduction")[label].to_list(), ())
+    fig = go.Figure()
+    for i, model_type in enumerate(_ordered(frame["model_type"].to_list())):
+        part = frame.filter(pl.col("model_type") == model_type)
+        v = part["reduction"].to_numpy()
+        n = part["n_attacks"].to_numpy() if "n_attacks" in part.columns else np.full(len(v), np.nan)
+        fig.add_trace(go.Scatter(
+            x=v, y=[html.escape(str(t)) for t in part[label].to_list()], mode="markers",
+            name=html.escape(str(model_type)),
+            marker=dict(size=10, color=QUALITATIVE[(i + 1) % len(QUALITATIVE)]),
+            error_x=dict(type="data", symmetric=False, array=part["reduction_ci_high"].to_numpy() - v,
+                         arrayminus=v - part["reduction_ci_low"].to_numpy()),
+            customdata=np.column_stack([part["reduction_ci_low"].to_numpy(), part["reduction_ci_high"].to_numpy(), n]),
+            hovertemplate=("%{y}<br>" + html.escape(str(model_type)) + " lowers success by %{x:.1%}"
+                           "<br>95% CI %{customdata[0]:.1%}–%{customdata[1]:.1%}"
+                           "<br>n = %{customdata[2]:,}<extra></extra>"),
+        ))
+    fig.add_vrect(x0=-1, x1=0, fillcolor="#E45756", opacity=0.08, line_width=0, annotation_text="no reduction",
+                  annotation_position="top left")
+    fig.add_vline(x=0, line_color="#888")
+    lows = frame["reduction_ci_low"].drop_nulls()
+    highs = frame["reduction_ci_high"].drop_nulls()
+    x_lo = min(-0.05, (lows.min() if lows.len() else 0) - 0.05)
+    x_hi = max(0.05, (highs.max() if highs.len() else 0) + 0.05)
+    fig.update_xaxes(title=METRIC_LABELS["reduction"], tickformat=".0%", range=[x_lo, x_hi])
+    fig.update_yaxes(categoryorder="array", categoryarray=[html.escape(str(t)) for t in themes])
+    return _base_layout(fig, title, height=max(320, 34 * len(themes) + 140))
+
+
+PRIORITY_COMPONENTS = ("success", "volume", "severity", "resistance")
+
+
+def priority_contributions(df, components: Sequence[str] = PRIORITY_COMPONENTS) -> pl.DataFrame:
+    """Each component's share of the score: ``w_c * c_score / sum(w)`` as columns ``c`` (they sum to ``score``)."""
+    frame = _frame(df)
+    total = sum(pl.col(f"w_{c}") for c in components)
+    return frame.with_columns(
+        [(pl.col(f"w_{c}") * pl.col(f"{c}_score") / total).fill_nan(0).fill_null(0).alias(c) for c in components]
+    )
+
+
+def priority_chart(df, components: Sequence[str] = PRIORITY_COMPONENTS, title: str | None = None,
+                   name_col: str | None = None) -> go.Figure:
+    """Stacked horizontal bars: each priority area's score (0–1) split into its weighted components.
+
+    ``df``: one row per area with ``rank``, ``score``, ``<c>_score`` (0–1) and ``w_<c>`` (weights) for each
+    component; best rank on top.
+    """
+    frame = priority_contributions(df, components).sort("rank")
+    name_col = name_col or next(c for c in ("display_name", "cluster_label", "area_name", "theme")
+                                if c in frame.columns)
+    names = [html.escape(f"#{r} {t}") for r, t in zip(frame["rank"].to_list(), frame[name_col].to_list())]
+    fig = go.Figure()
+    for i, comp in enumerate(components):
+        fig.add_trace(go.Bar(
+            x=frame[comp].to_numpy(), y=names, orientation="h", name=comp,
+            marker_color=QUALITATIVE[i % len(QUALITATIVE)],
+            customdata=np.column_stack([frame[f"{comp}_score"].fill_null(0).to_numpy(), frame[f"w_{comp}"].to_numpy()]),
+            hovertemplate=("%{y}<br>" + comp + ": %{x:.3f} of the score (component %{customdata[0]:.2f}, "
+                           "weight %{customdata[1]:.2f})<extra></extra>"),
+        ))
+    fig.update_layout(barmode="stack", legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom", traceorder="normal"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title="Priority score (0–1): weighted mean of the components", range=[0, 1])
+    return _base_layout(fig, title, height=max(300, 30 * frame.height + 140))

@@ -1,0 +1,61 @@
+"""Pure helpers that keep untrusted attack text inert: PII masking and spreadsheet-formula neutralising.
+
+Attack records are written by red-team members to provoke harmful output; they may hold HTML, markdown,
+formulas or personal data. The dashboard shows them only through plain-text elements (``st.text``,
+``st.dataframe``), never as markdown or HTML; these helpers cover what plain text does not.
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# International or North-American style numbers with at least 7 digits, separators allowed.
+PHONE = re.compile(r"(?<![\w])(?:\+?\d[\d ().-]{5,}\d)(?![\w])")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Every character Streamlit's markdown gives a meaning to: CommonMark, :colour[...] and :icon: directives, $math$.
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&])")
+
+
+def escape_markdown(text: object) -> str:
+    """``text`` as literal characters inside Streamlit markdown (captions, alerts): every special character
+    backslash-escaped and line breaks flattened, so data can add no link, image, heading or HTML."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def mask_pii(text: str | None) -> str:
+    """``text`` with e-mail addresses replaced by ``[email]`` and phone numbers by ``[phone]``."""
+    if not text:
+        return text or ""
+    text = EMAIL.sub("[email]", text)
+    return PHONE.sub(lambda m: "[phone]" if sum(c.isdigit() for c in m.group()) >= 7 else m.group(), text)
+
+
+def neutralise_formula(value: str | None) -> str | None:
+    """Prefix ``'`` to a cell a spreadsheet would run as a formula (starts with = + - @, tab or CR)."""
+    if value and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def neutralise_frame(df: pl.DataFrame) -> pl.DataFrame:
+    """Every string cell of ``df`` passed through ``neutralise_formula``; list columns joined with ``; ``."""
+    exprs = []
+    for name, dtype in df.schema.items():
+        col = pl.col(name)
+        if dtype == pl.List(pl.String):
+            col = col.list.join("; ")
+        elif dtype != pl.String:
+            exprs.append(col)
+            continue
+        exprs.append(
+            pl.when(col.str.contains(r"^[=+\-@\t\r]")).then(pl.lit("'") + col).otherwise(col).alias(name)
+        )
+    return df.select(exprs)
+
+
+def to_csv_bytes(df: pl.DataFrame) -> bytes:
+    """``df`` as UTF-8 CSV (with BOM, so spreadsheets detect the encoding), formulas neutralised."""
+    return b"\xef\xbb\xbf" + neutralise_frame(df).write_csv().encode("utf-8")

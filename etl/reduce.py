@@ -1,0 +1,278 @@
+"""Reduce stage: UMAP of the embeddings to 2-D (the map) and to 5-D (the clustering input).
+
+Input: an (n, d) float32 matrix of unit vectors. Output: ``Reduced`` with ``xy`` (n, 2) and ``z``
+(n, 5), both float32 in UMAP's arbitrary units.
+
+The cosine k-nearest-neighbour graph is the expensive shared part: it is computed once with
+pynndescent and handed to both UMAP fits. A seed makes UMAP's optimisation single-threaded, which
+is what makes the same data and seed give the same map and clusters.
+
+numba compiles umap's and pynndescent's kernels on first use in each process; the compiled code is
+cached on disk (``configure_numba_cache``, to be called before anything imports umap), including
+the umap kernels umap itself does not mark as cacheable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sys
+import time
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from etl import settings
+
+log = logging.getLogger("redteam_risk.reduce")
+
+N_NEIGHBORS = 15
+CLUSTER_DIMS = 5
+MAP_MIN_DIST = 0.1  # spreads points on the map for reading
+CLUSTER_MIN_DIST = 0.0  # packs points tightly, which is what a density-based clusterer wants
+MIN_UMAP_ROWS = 50  # below this UMAP's neighbourhood graph is meaningless; PCA is used instead
+# Up to this many rows the neighbour graph is computed exactly with one matrix product per block,
+# which is faster than compiling pynndescent's kernels (numba cannot cache those on disk).
+EXACT_KNN_MAX_ROWS = 4096
+
+
+@dataclass
+class Reduced:
+    """``xy``: (n, 2) map coordinates; ``z``: (n, 5) clustering input; both float32.
+
+    ``method`` is "umap", or "pca" for tiny inputs. ``seconds`` times the sub-steps (knn, umap_5d,
+    umap_2d). ``models`` holds the fitted (map, cluster) UMAP objects when asked for, so that new
+    points can later be placed with ``transform`` without refitting.
+    """
+
+    xy: np.ndarray
+    z: np.ndarray
+    method: str
+    seconds: dict[str, float] = field(default_factory=dict)
+    models: tuple[Any, Any] | None = None
+
+
+def configure_numba_cache(cache_dir: Path | str | None = None) -> Path:
+    """Point numba's on-disk cache at ``$NUMBA_CACHE_DIR`` if set, else ``<cache dir>/numba``.
+
+    Must run before umap or pynndescent is imported (numba fixes a function's cache location when the
+    function is defined). Returns the folder used.
+    """
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        path = Path(os.environ["NUMBA_CACHE_DIR"])
+    else:
+        path = settings.cache_dir(cache_dir) / "numba"
+        os.environ["NUMBA_CACHE_DIR"] = str(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        log.warning("reduce: cannot create the numba cache folder %s (%s); compiled code will not be cached", path, exc)
+    previous = str(path)
+    if "numba" in sys.modules:  # numba read the environment at import; update its live config too
+        from numba.core import config
+
+        previous, config.CACHE_DIR = config.CACHE_DIR, str(path)
+    late = [m for m in ("umap", "pynndescent") if m in sys.modules]
+    if late and previous != str(path):
+        log.warning("reduce: %s imported before the numba cache was configured; some code will be recompiled", ", ".join(late))
+    return path
+
+
+def reduce(
+    vectors: np.ndarray,
+    seed: int = settings.DEFAULT_SEED,
+    n_neighbors: int = N_NEIGHBORS,
+    cluster_dims: int = CLUSTER_DIMS,
+    map_min_dist: float = MAP_MIN_DIST,
+    cluster_min_dist: float = CLUSTER_MIN_DIST,
+    keep_models: bool = False,
+    cache_dir: Path | str | None = None,
+) -> Reduced:
+    """UMAP ``vectors`` (n, d unit vectors, cosine metric) to 2-D and ``cluster_dims``-D with ``seed``.
+
+    The same vectors and seed give identical output. Inputs under ``MIN_UMAP_ROWS`` rows get PCA
+    instead (padded with zeros when there are fewer components than dimensions). With
+    ``cache_dir``, the result is stored under ``<cache_dir>/reduce`` keyed by the exact vectors,
+    parameters and library versions, and a rerun on unchanged vectors reads it back without
+    importing umap (models are then not available; ``keep_models`` bypasses the cache).
+    """
+    start = time.perf_counter()
+    x = np.ascontiguousarray(vectors, dtype=np.float32)
+    n = x.shape[0]
+    log.info("reduce: start, %d vectors of dimension %d, seed %d", n, x.shape[1] if x.ndim == 2 else 0, seed)
+    if n < MIN_UMAP_ROWS:
+        log.info("reduce: only %d rows (< %d), using PCA instead of UMAP", n, MIN_UMAP_ROWS)
+        z = _pca(x, cluster_dims)
+        out = Reduced(xy=z[:, :2].copy(), z=z, method="pca")
+        log.info("reduce: done in %.1f s", time.perf_counter() - start)
+        return out
+    params = {"seed": seed, "n_neighbors": n_neighbors, "cluster_dims": cluster_dims,
+              "map_min_dist": map_min_dist, "cluster_min_dist": cluster_min_dist}
+    cache_file = _result_path(cache_dir, x, params) if cache_dir is not None and not keep_models else None
+    cached = _read_result(cache_file) if cache_file is not None else None
+    if cached is not None:
+        log.info("reduce: done in %.1f s (result read from the cache %s)", time.perf_counter() - start, cache_file)
+        return cached
+
+    _cache_umap_kernels()
+    import umap
+    from sklearn.utils import check_random_state
+
+    seconds: dict[str, float] = {}
+    k = min(n_neighbors, n - 1)
+    t0 = time.perf_counter()
+    if n <= EXACT_KNN_MAX_ROWS:
+        knn_indices, knn_dists = exact_knn(x, k)
+        knn_index = None
+    else:
+        knn_indices, knn_dists, knn_index = umap.umap_.nearest_neighbors(
+            x, n_neighbors=k, metric="cosine", metric_kwds={}, angular=False,
+            random_state=check_random_state(seed), low_memory=True, use_pynndescent=True, n_jobs=-1,
+        )
+    seconds["knn"] = time.perf_counter() - t0
+    log.info("reduce: %d-nearest-neighbour graph (%s) in %.1f s",
+             k, "exact" if knn_index is None else "pynndescent", seconds["knn"])
+
+    models = []
+    results = []
+    for name, dims, min_dist in (("umap_5d", cluster_dims, cluster_min_dist), ("umap_2d", 2, map_min_dist)):
+        t0 = time.perf_counter()
+        model = umap.UMAP(
+            n_neighbors=k, n_components=dims, min_dist=min_dist, metric="cosine",
+            random_state=seed, n_jobs=1, low_memory=True,
+            precomputed_knn=(knn_indices, knn_dists, knn_index),
+        )
+        with warnings.catch_warnings():
+            # Expected for very clumpy data; UMAP still gives a usable layout.
+            warnings.filterwarnings("ignore", message=".*(not fully connected|disconnected).*")
+            # Small inputs use an exact graph without a search index; transform is not offered for them.
+            warnings.filterwarnings("ignore", message=".*knn_search_index.*")
+            emb = model.fit_transform(x)
+        seconds[name] = time.perf_counter() - t0
+        log.info("reduce: UMAP to %d-D in %.1f s", dims, seconds[name])
+        results.append(np.ascontiguousarray(emb, dtype=np.float32))
+        models.append(model)
+    z, xy = results
+    out = Reduced(
+        xy=xy, z=z, method="umap", seconds={k: round(v, 3) for k, v in seconds.items()},
+        models=(models[1], models[0]) if keep_models else None,
+    )
+    if cache_file is not None:
+        _write_result(cache_file, out)
+    log.info("reduce: done in %.1f s", time.perf_counter() - start)
+    return out
+
+
+RESULT_CACHE_KEEP = 20  # newest results kept; each is about 28 bytes per attack
+
+
+def _result_path(cache_dir: Path | str, x: np.ndarray, params: dict) -> Path:
+    import importlib.metadata
+
+    versions = {p: importlib.metadata.version(p) for p in ("umap-learn", "pynndescent", "numba", "numpy")}
+    digest = hashlib.sha256(x.tobytes())
+    digest.update(repr((x.shape, sorted(params.items()), sorted(versions.items()))).encode())
+    return Path(cache_dir) / "reduce" / f"{digest.hexdigest()[:32]}.npz"
+
+
+def _read_result(path: Path) -> Reduced | None:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            out = Reduced(xy=data["xy"], z=data["z"], method="umap", seconds={"cached": 0.0})
+        os.utime(path)  # marks it recently used for pruning
+        return out
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("reduce: ignoring unreadable cached result %s: %s", path, exc)
+        return None
+
+
+def _write_result(path: Path, result: Reduced) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}-{path.name}")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, xy=result.xy, z=result.z)
+        os.replace(tmp, path)
+        old = sorted(path.parent.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)[RESULT_CACHE_KEEP:]
+        for p in old:
+            p.unlink(missing_ok=True)
+    except OSError as exc:  # a read-only or full cache must not fail the build
+        log.warning("reduce: could not cache the result in %s: %s", path.parent, exc)
+
+
+def exact_knn(x: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Exact cosine k-nearest neighbours of the unit-vector rows of ``x``, self included first.
+
+    Returns (indices int32 (n, k), cosine distances float32 (n, k)), nearest first, ties by index.
+    Memory is ``block`` × n floats at a time.
+    """
+    n = x.shape[0]
+    indices = np.empty((n, k), dtype=np.int32)
+    dists = np.empty((n, k), dtype=np.float32)
+    for lo in range(0, n, block):
+        dist = 1.0 - x[lo : lo + block] @ x.T
+        rows = np.arange(dist.shape[0])
+        dist[rows, rows + lo] = -1.0  # self first even when duplicates tie at distance 0
+        part = np.argpartition(dist, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (len(rows), 1))
+        part_d = np.take_along_axis(dist, part, axis=1)
+        order = np.lexsort((part, part_d), axis=1)
+        indices[lo : lo + block] = np.take_along_axis(part, order, axis=1)
+        dists[lo : lo + block] = np.maximum(np.take_along_axis(part_d, order, axis=1), 0.0)
+    return indices, dists
+
+
+def _pca(x: np.ndarray, dims: int) -> np.ndarray:
+    n = x.shape[0]
+    out = np.zeros((n, dims), dtype=np.float32)
+    if n < 2:
+        return out
+    centred = x.astype(np.float64) - x.mean(axis=0, dtype=np.float64)  # float64 LAPACK is much faster here
+    u, s, _ = np.linalg.svd(centred, full_matrices=False)
+    k = min(dims, len(s))
+    scores = u[:, :k] * s[:k]
+    # Fix each component's sign so the result does not depend on the SVD routine's choice.
+    signs = np.sign(scores[np.abs(scores).argmax(axis=0), range(k)])
+    signs[signs == 0] = 1
+    out[:, :k] = scores * signs
+    return out
+
+
+_kernels_cached = False
+
+
+def _cache_umap_kernels() -> None:
+    """Turn on numba's disk cache for umap's lazily compiled kernels (umap marks only one as cacheable).
+
+    Without this every new process spends several seconds compiling the same layout and graph code.
+    Only kernels not yet compiled in this process are affected; their cache entries are keyed by
+    umap's source file, so upgrading umap invalidates them.
+    """
+    global _kernels_cached
+    if _kernels_cached:
+        return
+    _kernels_cached = True
+    if not os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    import numba.core.caching
+    import umap.layouts
+    import umap.umap_
+    import umap.utils
+    from numba.core.registry import CPUDispatcher
+
+    n = 0
+    for module in (umap.umap_, umap.layouts, umap.utils):
+        for obj in vars(module).values():
+            if isinstance(obj, CPUDispatcher) and not obj.signatures and isinstance(obj._cache, numba.core.caching.NullCache):
+                try:
+                    obj.enable_caching()
+                    n += 1
+                except Exception as exc:  # a kernel numba cannot cache just stays uncached
+                    log.debug("reduce: cannot cache %s: %s", obj.__name__, exc)
+    log.debug("reduce: disk cache enabled for %d umap kernels", n)

@@ -1,0 +1,458 @@
+"""Harm taxonomy loading and zero-shot theme assignment.
+
+A taxonomy is a TOML file (format: docs/taxonomy.md; the packaged default is
+``etl/taxonomy/default.toml``). Each attack's embedding is compared with every theme's description
+and exemplar phrases, the scores become a probability distribution over themes, that distribution
+is mixed with the mean distribution of the attack's cluster, and the most probable theme wins unless
+its probability is below the taxonomy's confidence floor, in which case the attack is ``other``.
+Tags in the input data are never used.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import logging
+import re
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from etl.errors import UserError
+
+log = logging.getLogger("redteam_risk.themes")
+
+OTHER = "other"
+DEFAULT_TAXONOMY_NAME = "default taxonomy (etl/taxonomy/default.toml)"
+_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+_THEME_HEADER = re.compile(r"^\s*\[\[\s*themes\s*\]\]")
+_CHUNK_ROWS = 4096  # rows scored at once; bounds memory to chunk × n_exemplars float32
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A top-level taxonomy setting: default, allowed range (inclusive unless noted) and help text."""
+
+    default: float
+    low: float
+    high: float
+    help: str
+    is_int: bool = False
+    low_exclusive: bool = False
+
+
+# Declared once; docs/taxonomy.md documents each (a test checks).
+SETTINGS: dict[str, Setting] = {
+    "confidence_floor": Setting(
+        0.20, 0.0, 1.0, "attacks whose top theme probability is below this are assigned `other`"
+    ),
+    "temperature": Setting(
+        0.03, 0.0, 10.0, "softmax temperature over theme scores, in cosine-similarity units", low_exclusive=True
+    ),
+    "exemplar_top_k": Setting(
+        3, 1, 1000, "a theme's exemplar score is the mean of its k most similar exemplars", is_int=True
+    ),
+    "description_weight": Setting(
+        0.2, 0.0, 1.0, "share of a theme's score taken from the similarity to its description"
+    ),
+    "cluster_weight": Setting(
+        0.5, 0.0, 1.0, "share of an attack's distribution taken from its cluster's mean distribution"
+    ),
+    "similarity_floor": Setting(
+        0.25, -1.0, 1.0, "the lowest score `other` gets, so texts similar to no theme fall to `other`"
+    ),
+}
+_THEME_KEYS = ("id", "name", "description", "exemplars", "severity")
+
+
+@dataclass(frozen=True)
+class Theme:
+    """One harm theme. ``severity`` is its default weight, 1 (low) to 5 (highest)."""
+
+    id: str
+    name: str
+    description: str
+    exemplars: tuple[str, ...]
+    severity: int
+
+
+# Added to a taxonomy that has no `other` theme. No exemplars on purpose: benign exemplars would
+# compete with a custom taxonomy's own topics; `similarity_floor` alone makes unmatched texts `other`.
+IMPLICIT_OTHER = Theme(
+    id=OTHER,
+    name="Other",
+    description="Messages that match none of the other themes.",
+    exemplars=(),
+    severity=1,
+)
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """The themes in use plus the scoring settings (see ``SETTINGS``); ``source`` names the file."""
+
+    themes: list[Theme]
+    confidence_floor: float = SETTINGS["confidence_floor"].default
+    temperature: float = SETTINGS["temperature"].default
+    exemplar_top_k: int = int(SETTINGS["exemplar_top_k"].default)
+    description_weight: float = SETTINGS["description_weight"].default
+    cluster_weight: float = SETTINGS["cluster_weight"].default
+    similarity_floor: float = SETTINGS["similarity_floor"].default
+    source: str = ""
+
+    @property
+    def ids(self) -> list[str]:
+        return [t.id for t in self.themes]
+
+    def theme(self, theme_id: str) -> Theme:
+        for t in self.themes:
+            if t.id == theme_id:
+                return t
+        raise KeyError(theme_id)
+
+    def to_frame(self) -> pl.DataFrame:
+        """The ``themes`` table of the published database: theme, display_name, description, exemplars, severity."""
+        return pl.DataFrame(
+            {
+                "theme": [t.id for t in self.themes],
+                "display_name": [t.name for t in self.themes],
+                "description": [t.description for t in self.themes],
+                "exemplars": [list(t.exemplars) for t in self.themes],
+                "severity": [t.severity for t in self.themes],
+            },
+            schema={
+                "theme": pl.String,
+                "display_name": pl.String,
+                "description": pl.String,
+                "exemplars": pl.List(pl.String),
+                "severity": pl.Int32,
+            },
+        )
+
+
+@dataclass(frozen=True)
+class ThemeAssignment:
+    """Result of ``assign_themes`` for n attacks over the k themes of ``theme_ids``.
+
+    ``theme``: n theme ids; ``theme_index``: the same as indices into ``theme_ids``;
+    ``confidence``: n floats 0–1, the mixed probability of the most probable theme (below the floor
+    for attacks sent to ``other`` by the floor); ``probabilities``: n × k mixed distribution;
+    ``cluster_theme``: cluster id (incl. -1 when present) -> its most frequent assigned theme.
+    """
+
+    theme: list[str]
+    theme_index: np.ndarray
+    confidence: np.ndarray
+    probabilities: np.ndarray
+    cluster_theme: dict[int, str]
+    theme_ids: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_taxonomy(path: Path | None = None) -> Taxonomy:
+    """Read and validate a taxonomy TOML file; ``None`` loads the packaged default.
+
+    A file without an ``other`` theme gets ``IMPLICIT_OTHER`` (no exemplars) appended.
+    Raises ``UserError`` naming the file (and the line where known) for any problem.
+    """
+    if path is None:
+        text = importlib.resources.files("etl").joinpath("taxonomy/default.toml").read_text(encoding="utf-8")
+        return _parse(text, DEFAULT_TAXONOMY_NAME)
+    path = Path(path)
+    label = f"taxonomy file {path}"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"The {label} does not exist.") from None
+    except IsADirectoryError:
+        raise UserError(f"The {label} is a directory, not a TOML file.") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"The {label} is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
+    except OSError as exc:
+        raise UserError(f"Cannot read the {label}: {exc.strerror}.") from None
+    return _parse(text, label)
+
+
+def _parse(text: str, label: str) -> Taxonomy:
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib's message ends with "(at line L, column C)" — exactly what the user needs.
+        raise UserError(f"The {label} is not valid TOML: {exc}.") from None
+
+    lines = text.splitlines()
+    header_lines = [i + 1 for i, line in enumerate(lines) if _THEME_HEADER.match(line)]
+
+    def where(key: str | None = None, theme_no: int | None = None) -> str:
+        """', line N' for a top-level key, a key inside theme #theme_no, or that theme's header; '' if not found."""
+        if theme_no is None:
+            start, end = 0, next((i for i, line in enumerate(lines) if line.lstrip().startswith("[")), len(lines))
+        elif theme_no < len(header_lines):
+            start = header_lines[theme_no]
+            end = header_lines[theme_no + 1] - 1 if theme_no + 1 < len(header_lines) else len(lines)
+        else:
+            return ""
+        if key is not None:
+            for i in range(start, end):
+                if re.match(rf"^\s*{re.escape(key)}\s*=", lines[i]):
+                    return f", line {i + 1}"
+        return f", line {start}" if theme_no is not None else ""
+
+    allowed_top = {"version", "themes", *SETTINGS}
+    unknown = sorted(set(doc) - allowed_top)
+    if unknown:
+        raise UserError(
+            f"The {label}{where(unknown[0])} has an unknown setting '{unknown[0]}'; "
+            f"allowed top-level keys are: {', '.join(sorted(allowed_top))}."
+        )
+    version = doc.get("version", 1)
+    if version != 1:
+        raise UserError(f"The {label}{where('version')} has version = {version!r}; only version 1 is supported.")
+
+    settings: dict[str, Any] = {}
+    for name, spec in SETTINGS.items():
+        value = doc.get(name, spec.default)
+        ok_type = isinstance(value, int) if spec.is_int else isinstance(value, (int, float))
+        in_range = ok_type and not isinstance(value, bool) and spec.low <= value <= spec.high
+        if in_range and spec.low_exclusive and value == spec.low:
+            in_range = False
+        if not in_range:
+            kind = "an integer" if spec.is_int else "a number"
+            bound = ">" if spec.low_exclusive else ">="
+            raise UserError(
+                f"The {label}{where(name)} sets {name} = {value!r}; it must be {kind} {bound} {spec.low:g} "
+                f"and <= {spec.high:g} ({spec.help})."
+            )
+        settings[name] = int(value) if spec.is_int else float(value)
+
+    raw_themes = doc.get("themes")
+    if not isinstance(raw_themes, list) or not raw_themes or not all(isinstance(t, dict) for t in raw_themes):
+        raise UserError(f"The {label} defines no themes; add at least one [[themes]] table (see docs/taxonomy.md).")
+
+    themes: list[Theme] = []
+    seen: dict[str, int] = {}
+    for no, raw in enumerate(raw_themes):
+        theme = _parse_theme(raw, no, label, lambda key=None, no=no: where(key, no))
+        if theme.id in seen:
+            first = seen[theme.id]
+            first_where = f" at line {header_lines[first]}" if first < len(header_lines) else ""
+            raise UserError(
+                f"The {label}{where('id', no)}: theme id '{theme.id}' is repeated (first defined by theme "
+                f"#{first + 1}{first_where}); theme ids must be unique."
+            )
+        seen[theme.id] = no
+        themes.append(theme)
+
+    if OTHER not in seen:
+        themes.append(IMPLICIT_OTHER)
+        log.info("themes: %s has no '%s' theme; added one without exemplars", label, OTHER)
+    if len(themes) < 2:
+        raise UserError(f"The {label} needs at least one theme besides '{OTHER}'.")
+    return Taxonomy(themes=themes, source=label, **settings)
+
+
+def _parse_theme(raw: dict[str, Any], no: int, label: str, at: Callable[..., str]) -> Theme:
+    """Validate one [[themes]] table; ``at(key)`` gives ', line N' of that key (or of the theme header)."""
+    theme_id = raw.get("id")
+    who = f"theme '{theme_id}'" if isinstance(theme_id, str) and theme_id else f"theme #{no + 1}"
+
+    def prefix(key: str | None = None) -> str:
+        return f"The {label}{at(key)}: {who}"
+
+    unknown = sorted(set(raw) - set(_THEME_KEYS))
+    if unknown:
+        raise UserError(
+            f"{prefix(unknown[0])} has an unknown key '{unknown[0]}'; theme keys are: {', '.join(_THEME_KEYS)}."
+        )
+    missing = [k for k in _THEME_KEYS if k not in raw and not (k == "exemplars" and theme_id == OTHER)]
+    if missing:
+        raise UserError(f"{prefix()} is missing the required key '{missing[0]}'.")
+
+    if not isinstance(theme_id, str) or not _ID_PATTERN.match(theme_id):
+        raise UserError(
+            f"{prefix('id')} has id {theme_id!r}; an id must be lower-case letters, digits and underscores, "
+            "starting with a letter."
+        )
+    for key in ("name", "description"):
+        if not isinstance(raw[key], str) or not raw[key].strip():
+            raise UserError(f"{prefix(key)} needs a non-empty text '{key}'.")
+    severity = raw["severity"]
+    if isinstance(severity, bool) or not isinstance(severity, int) or not 1 <= severity <= 5:
+        raise UserError(f"{prefix('severity')} has severity = {severity!r}; severity must be a whole number from 1 to 5.")
+    exemplars = raw.get("exemplars", [])
+    if not isinstance(exemplars, list) or not all(isinstance(e, str) and e.strip() for e in exemplars):
+        raise UserError(f"{prefix('exemplars')} needs 'exemplars' to be a list of non-empty texts.")
+    if not exemplars and theme_id != OTHER:
+        raise UserError(f"{prefix('exemplars')} needs at least one exemplar phrase.")
+    unique = tuple(dict.fromkeys(e.strip() for e in exemplars))
+    return Theme(
+        id=theme_id,
+        name=raw["name"].strip(),
+        description=" ".join(raw["description"].split()),
+        exemplars=unique,
+        severity=severity,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Assignment
+
+
+def assign_themes(
+    embeddings: np.ndarray,
+    cluster_ids: np.ndarray,
+    taxonomy: Taxonomy,
+    encode: Callable[[list[str]], np.ndarray],
+) -> ThemeAssignment:
+    """Assign each attack a theme of ``taxonomy`` zero-shot.
+
+    ``embeddings``: n × d attack vectors (L2-normalised here if they are not); ``cluster_ids``: n ints,
+    -1 = unclustered; ``encode``: texts -> vectors from the same model as ``embeddings``.
+    Per attack and theme: score = (1 − w) · mean of the k best exemplar cosine similarities + w · the
+    description similarity (``other`` scores at least ``similarity_floor``); own distribution =
+    softmax(score / temperature); clustered attacks mix in their cluster's mean own distribution with
+    weight ``cluster_weight``; the top theme below ``confidence_floor`` becomes ``other``.
+    """
+    started = time.perf_counter()
+    x = np.asarray(embeddings, dtype=np.float32)
+    clusters = np.asarray(cluster_ids).astype(np.int64, copy=False).reshape(-1)
+    if x.ndim != 2:
+        raise ValueError(f"embeddings must be a 2-D array, got shape {x.shape}")
+    if clusters.shape[0] != x.shape[0]:
+        raise ValueError(f"{x.shape[0]} embeddings but {clusters.shape[0]} cluster ids")
+    n, ids = x.shape[0], taxonomy.ids
+    log.info("themes: start, %d attacks, %d themes", n, len(ids))
+
+    exemplar_vecs, description_vecs, spans = _encode_taxonomy(taxonomy, encode)
+    if exemplar_vecs.shape[1] != x.shape[1]:
+        raise ValueError(
+            f"encode() returns {exemplar_vecs.shape[1]}-d vectors but the embeddings are {x.shape[1]}-d; "
+            "they must come from the same model"
+        )
+    x = _normalise(x)
+    own = np.empty((n, len(ids)), dtype=np.float32)
+    for start in range(0, n, _CHUNK_ROWS):
+        chunk = x[start : start + _CHUNK_ROWS]
+        scores = theme_scores(chunk, exemplar_vecs, description_vecs, spans, taxonomy)
+        own[start : start + _CHUNK_ROWS] = _softmax(scores / taxonomy.temperature)
+
+    mixed = _mix_with_clusters(own, clusters, taxonomy.cluster_weight)
+    top = mixed.argmax(axis=1) if n else np.zeros(0, dtype=np.int64)
+    confidence = mixed[np.arange(n), top].astype(np.float64)
+    other_index = ids.index(OTHER)
+    theme_index = np.where(confidence >= taxonomy.confidence_floor, top, other_index).astype(np.int64)
+    theme = [ids[i] for i in theme_index]
+    cluster_theme = _cluster_modes(clusters, theme_index, mixed, ids)
+
+    n_other = int((theme_index == other_index).sum())
+    log.info(
+        "themes: done in %.1fs, %d attacks, %d (%.1f%%) other, mean confidence %.2f",
+        time.perf_counter() - started,
+        n,
+        n_other,
+        100 * n_other / max(n, 1),
+        float(confidence.mean()) if n else 0.0,
+    )
+    return ThemeAssignment(
+        theme=theme,
+        theme_index=theme_index,
+        confidence=np.clip(confidence, 0.0, 1.0),
+        probabilities=mixed,
+        cluster_theme=cluster_theme,
+        theme_ids=list(ids),
+    )
+
+
+def theme_scores(
+    x: np.ndarray,
+    exemplar_vecs: np.ndarray,
+    description_vecs: np.ndarray,
+    spans: list[tuple[int, int]],
+    taxonomy: Taxonomy,
+) -> np.ndarray:
+    """m × k theme scores (cosine-similarity units) for m L2-normalised rows ``x``.
+
+    ``spans[j]`` is the slice of ``exemplar_vecs`` holding theme j's exemplars (may be empty).
+    """
+    sims = x @ exemplar_vecs.T  # m × n_exemplars
+    desc = x @ description_vecs.T  # m × k
+    w = taxonomy.description_weight
+    scores = np.empty_like(desc)
+    for j, (a, b) in enumerate(spans):
+        if b == a:
+            scores[:, j] = desc[:, j]
+            continue
+        # A theme with few exemplars averages fewer of them (one per 8), so one off-topic
+        # exemplar in a short list does not drag its score down.
+        k = min(taxonomy.exemplar_top_k, -(-(b - a) // 8))
+        best = -np.partition(-sims[:, a:b], k - 1, axis=1)[:, :k]
+        scores[:, j] = (1 - w) * best.mean(axis=1) + w * desc[:, j]
+    other = taxonomy.ids.index(OTHER)
+    scores[:, other] = np.maximum(scores[:, other], taxonomy.similarity_floor)
+    return scores
+
+
+def _encode_taxonomy(
+    taxonomy: Taxonomy, encode: Callable[[list[str]], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+    """Encode every exemplar and description once: (exemplar vectors, description vectors, spans)."""
+    texts: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for t in taxonomy.themes:
+        spans.append((len(texts), len(texts) + len(t.exemplars)))
+        texts.extend(t.exemplars)
+    descriptions = [f"{t.name}: {t.description}" for t in taxonomy.themes]
+    vecs = _normalise(np.asarray(encode(texts + descriptions), dtype=np.float32))
+    return vecs[: len(texts)], vecs[len(texts) :], spans
+
+
+def _normalise(v: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(v, axis=1, keepdims=True)
+    return v / np.maximum(norms, 1e-12)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _mix_with_clusters(own: np.ndarray, clusters: np.ndarray, weight: float) -> np.ndarray:
+    """(1 − weight) · own + weight · the cluster's mean own distribution; noise (-1) keeps its own."""
+    if own.shape[0] == 0 or weight == 0.0:
+        return own
+    uniq, inverse = np.unique(clusters, return_inverse=True)
+    sums = np.zeros((uniq.shape[0], own.shape[1]), dtype=np.float64)
+    np.add.at(sums, inverse, own)
+    means = (sums / np.bincount(inverse, minlength=uniq.shape[0])[:, None]).astype(np.float32)
+    mixed = (1 - weight) * own + weight * means[inverse]
+    is_noise = clusters < 0
+    mixed[is_noise] = own[is_noise]
+    return mixed
+
+
+def _cluster_modes(
+    clusters: np.ndarray, theme_index: np.ndarray, mixed: np.ndarray, ids: list[str]
+) -> dict[int, str]:
+    """Each cluster's most frequent assigned theme; ties go to the higher mean probability."""
+    result: dict[int, str] = {}
+    if clusters.shape[0] == 0:
+        return result
+    uniq, inverse = np.unique(clusters, return_inverse=True)
+    counts = np.zeros((uniq.shape[0], len(ids)), dtype=np.float64)
+    np.add.at(counts, (inverse, theme_index), 1.0)
+    mass = np.zeros_like(counts)
+    np.add.at(mass, inverse, mixed)
+    # Probability mass is < count + 1 per theme, so a fraction of it only breaks ties.
+    best = (counts + mass / (mass.sum(axis=1, keepdims=True) + 1.0)).argmax(axis=1)
+    for c, j in zip(uniq.tolist(), best.tolist(), strict=True):
+        result[int(c)] = ids[j]
+    return result

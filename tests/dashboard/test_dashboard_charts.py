@@ -1,0 +1,165 @@
+"""Chart functions checked through ``fig.to_dict()``: right traces, right counts, inert text, small payload."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.io as pio
+import polars as pl
+import pytest
+
+from dashboard import charts
+from tests.dashboard.fixture_db import XSS_ID, make_tables
+
+N_MAP = 40_000
+PAYLOAD_LIMIT = 4 * 1024 * 1024  # bytes of figure JSON for 40,000 points
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict[str, pl.DataFrame]:
+    return make_tables()
+
+
+@pytest.fixture(scope="module")
+def points(tables) -> pl.DataFrame:
+    themes = tables["themes"].select("theme", "display_name")
+    return tables["attacks"].join(themes, on="theme", how="left", maintain_order="left")
+
+
+def _values(array) -> np.ndarray:
+    """A trace array from ``fig.to_dict()``: plain list or plotly's base64 typed array."""
+    if isinstance(array, dict) and "bdata" in array:
+        import base64
+
+        flat = np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
+        shape = array.get("shape")
+        return flat.reshape([int(n) for n in str(shape).split(",")]) if shape else flat
+    return np.asarray(array)
+
+
+@pytest.mark.parametrize("color_by", charts.MAP_COLOR_MODES)
+def test_attack_map_has_one_point_per_attack_and_maps_back_to_rows(points, tables, color_by):
+    fig = charts.attack_map(points, color_by, tables["clusters"]).to_dict()
+    scatter = [t for t in fig["data"] if t["type"] == "scattergl"]
+    labels = [t for t in fig["data"] if t["type"] == "scatter"]
+    assert len(scatter) == points.select("theme", "model").n_unique()  # one WebGL trace per theme × model
+    assert {t["meta"] for t in scatter} == set(points["model"])
+    rows = np.concatenate([_values(t["customdata"]) for t in scatter])
+    assert sorted(rows.tolist()) == list(range(points.height))  # every attack once, by row number
+    assert sum(len(_values(t["x"])) for t in scatter) == points.height
+    # cluster labels at the centres of clusters 0..7, not the unclustered -1
+    assert len(labels) == 1 and len(labels[0]["text"]) == 8
+    assert sum(t["showlegend"] for t in scatter) == (points["theme"].n_unique() if color_by == "theme" else 0)
+
+
+def test_attack_map_colours_by_rating_on_a_0_to_4_scale(points):
+    fig = charts.attack_map(points, "rating").to_dict()
+    assert fig["layout"]["coloraxis"]["cmin"] == 0 and fig["layout"]["coloraxis"]["cmax"] == 4
+    colours = np.concatenate([_values(t["marker"]["color"]) for t in fig["data"]])
+    assert colours.min() >= 0 and colours.max() <= 4
+
+
+def test_attack_map_hover_text_is_escaped_and_short(points):
+    fig = charts.attack_map(points, "rating").to_dict()
+    row = points.with_row_index()["index"].filter(points["attack_id"] == XSS_ID)[0]
+    for trace in fig["data"]:
+        rows = _values(trace["customdata"]).tolist()
+        if row in rows:
+            text = trace["text"][rows.index(row)]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "<script" not in text and "<img" not in text
+    assert all(len(t) <= charts.HOVER_CHARS + 30 for trace in fig["data"] for t in trace["text"])  # + escapes
+
+
+def test_attack_map_rejects_an_unknown_colour_mode(points):
+    with pytest.raises(ValueError, match="color_by"):
+        charts.attack_map(points, "shoe size")
+
+
+def test_attack_map_payload_for_40k_points_is_under_4_mb():
+    rng = np.random.default_rng(0)
+    themes = [f"Theme number {i}" for i in range(20)]
+    frame = pl.DataFrame({
+        "x": rng.normal(0, 5, N_MAP), "y": rng.normal(0, 5, N_MAP),
+        "display_name": rng.choice(themes, N_MAP),
+        "model": rng.choice(["context distillation 52B", "plain lm 2.7B", "rlhf 13B"], N_MAP),
+        "rating": rng.integers(0, 5, N_MAP).astype(float),
+        "harmlessness": rng.normal(0, 1.5, N_MAP),
+        "success": rng.random(N_MAP) < 0.3,
+        "cluster_id": rng.integers(-1, 150, N_MAP).astype(np.int32),
+        # real task descriptions are one sentence, ~50 characters; every 10th one here is long and gets cut
+        "task_description": [f"Get the assistant to explain something bad, try {i}" + ("!" * 100 if i % 10 == 0 else "")
+                             for i in range(N_MAP)],
+    }).with_columns(pl.col("display_name").alias("theme"))
+    for mode in charts.MAP_COLOR_MODES:
+        size = len(pio.to_json(charts.attack_map(frame, mode), validate=False))
+        assert size < PAYLOAD_LIMIT, (mode, size)
+
+
+def test_rate_heatmap_cells_match_the_input(tables):
+    cells = pl.DataFrame({
+        "theme": ["a", "a", "b"], "display_name": ["A", "A", "B"], "model_type": ["plain lm", "rlhf", "plain lm"],
+        "success_rate": [0.5, 0.1, 0.2], "success_ci_low": [0.4, 0.05, 0.1], "success_ci_high": [0.6, 0.2, 0.3],
+        "n_attacks": [10, 20, 30], "n_success": [5, 2, 6],
+    })
+    fig = charts.rate_heatmap(cells).to_dict()
+    heat = fig["data"][0]
+    assert heat["type"] == "heatmap" and heat["y"] == ["A", "B"] and heat["x"] == ["plain lm", "rlhf"]
+    z = _values(heat["z"]).astype(float)
+    assert z[0].tolist() == [0.5, 0.1] and z[1, 0] == 0.2 and np.isnan(z[1, 1])  # b × rlhf has no data
+    assert _values(heat["customdata"])[0, 1].tolist() == [2, 20, 0.05, 0.2]  # counts and CI for the hover
+
+
+def test_rate_bars_are_sorted_with_non_negative_error_bars():
+    themes = pl.DataFrame({
+        "theme": ["x", "y", "z"], "success_rate": [0.3, 0.1, 0.2], "success_ci_low": [0.2, 0.0, 0.1],
+        "success_ci_high": [0.4, 0.3, 0.35], "n_attacks": [10, 10, 10],
+    })
+    bar = charts.rate_bars(themes).to_dict()["data"][0]
+    assert bar["y"] == ["y", "z", "x"]
+    assert (_values(bar["error_x"]["array"]) >= 0).all() and (_values(bar["error_x"]["arrayminus"]) >= 0).all()
+
+
+def test_scaling_chart_draws_one_line_per_intervention_on_a_log_axis():
+    rows = [(t, s, b, 2.0 - (i * 0.3 if t == "rlhf" else 0), 10) for t in ("plain lm", "rlhf")
+            for i, (s, b) in enumerate((("2.7B", 2.7), ("13B", 13.0), ("52B", 52.0)))]
+    frame = pl.DataFrame(rows, schema=["model_type", "model_size", "model_size_b", "mean_rating", "n_attacks"],
+                         orient="row").with_columns(
+        (pl.col("mean_rating") - 0.2).alias("mean_rating_ci_low"),
+        (pl.col("mean_rating") + 0.2).alias("mean_rating_ci_high"))
+    fig = charts.scaling_chart(frame, "mean_rating").to_dict()
+    assert [t["name"] for t in fig["data"]] == ["plain lm", "rlhf"]
+    assert fig["layout"]["xaxis"]["type"] == "log"
+    rlhf = fig["data"][1]
+    assert _values(rlhf["x"]).tolist() == [2.7, 13.0, 52.0]
+    assert np.allclose(_values(rlhf["y"]), [2.0, 1.7, 1.4])
+    assert np.allclose(_values(rlhf["error_y"]["array"]), 0.2)
+
+
+def test_intervention_effects_chart_has_a_trace_per_intervention_and_marks_zero():
+    frame = pl.DataFrame({
+        "theme": ["a", "a", "b", "b"], "display_name": ["A", "A", "B", "B"],
+        "model_type": ["rlhf", "rejection sampling", "rlhf", "rejection sampling"],
+        "reduction": [0.3, -0.05, 0.1, 0.0], "reduction_ci_low": [0.2, -0.2, -0.05, -0.1],
+        "reduction_ci_high": [0.4, 0.1, 0.25, 0.1], "n_attacks": [10, 10, 10, 10],
+    })
+    fig = charts.intervention_effects_chart(frame).to_dict()
+    assert [t["name"] for t in fig["data"]] == ["rejection sampling", "rlhf"]
+    assert sum(len(t["x"]) for t in fig["data"]) == 4
+    assert any(s.get("type") == "rect" and s.get("x1") == 0 for s in fig["layout"]["shapes"])
+
+
+def test_priority_chart_components_add_up_to_the_score(tables, fixture_db):
+    import duckdb
+
+    from etl import metrics
+
+    con = duckdb.connect(str(fixture_db), read_only=True)
+    try:
+        areas = metrics.priority_areas(con)
+    finally:
+        con.close()
+    parts = charts.priority_contributions(areas)
+    total = sum(parts[c] for c in charts.PRIORITY_COMPONENTS)
+    assert np.allclose(total.to_numpy(), areas["score"].to_numpy())
+    fig = charts.priority_chart(areas).to_dict()
+    assert [t["name"] for t in fig["data"]] == list(charts.PRIORITY_COMPONENTS)
+    assert fig["data"][0]["y"][0].startswith("#1 ")

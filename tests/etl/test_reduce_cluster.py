@@ -1,0 +1,140 @@
+"""Reduce (UMAP) and cluster (HDBSCAN) stages on small synthetic embeddings.
+
+Synthetic data: unit vectors around a few well-separated centres in 384-D, plus scattered points.
+numba's compiled code goes to the product's cache folder so reruns of the suite skip compilation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from etl import reduce
+from etl.cluster import cluster, default_min_cluster_size
+
+reduce.configure_numba_cache()
+
+
+def blobs(n_per: int = 60, n_centres: int = 4, n_scatter: int = 0, dim: int = 384, seed: int = 0):
+    """(vectors, true labels): unit vectors near ``n_centres`` random directions; scatter = -1."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((n_centres, dim))
+    x = np.vstack([c + 0.25 * rng.standard_normal((n_per, dim)) for c in centres]
+                  + [rng.standard_normal((n_scatter, dim))])
+    truth = np.concatenate([np.full(n_per, i) for i in range(n_centres)] + [np.full(n_scatter, -1)])
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x.astype(np.float32), truth
+
+
+@pytest.fixture(scope="module")
+def data():
+    return blobs(n_scatter=20)
+
+
+@pytest.fixture(scope="module")
+def reduced(data):
+    return reduce.reduce(data[0], seed=7)
+
+
+def test_reduce_shapes_and_finite(data, reduced):
+    n = data[0].shape[0]
+    assert reduced.method == "umap"
+    assert reduced.xy.shape == (n, 2) and reduced.z.shape == (n, 5)
+    assert reduced.xy.dtype == np.float32 and np.isfinite(reduced.xy).all() and np.isfinite(reduced.z).all()
+    assert set(reduced.seconds) == {"knn", "umap_5d", "umap_2d"}
+
+
+def test_reduce_is_deterministic_for_a_seed(data, reduced):
+    again = reduce.reduce(data[0], seed=7)
+    np.testing.assert_array_equal(again.xy, reduced.xy)
+    np.testing.assert_array_equal(again.z, reduced.z)
+    other = reduce.reduce(data[0], seed=8)
+    assert not np.array_equal(other.xy, reduced.xy)
+
+
+def test_reduce_keeps_blobs_apart_on_the_map(data, reduced):
+    x, truth = data
+    centres = np.array([reduced.xy[truth == k].mean(axis=0) for k in range(4)])
+    spread = max(np.linalg.norm(reduced.xy[truth == k] - centres[k], axis=1).mean() for k in range(4))
+    gaps = [np.linalg.norm(centres[i] - centres[j]) for i in range(4) for j in range(i + 1, 4)]
+    assert min(gaps) > 2 * spread
+
+
+def test_reduce_result_cache_returns_the_same_arrays(tmp_path, data, reduced):
+    first = reduce.reduce(data[0], seed=7, cache_dir=tmp_path)
+    np.testing.assert_array_equal(first.xy, reduced.xy)
+    assert len(list((tmp_path / "reduce").glob("*.npz"))) == 1
+    cached = reduce.reduce(data[0], seed=7, cache_dir=tmp_path)
+    assert cached.seconds == {"cached": 0.0}
+    np.testing.assert_array_equal(cached.xy, reduced.xy)
+    np.testing.assert_array_equal(cached.z, reduced.z)
+    params = {"seed": 7}
+    key = reduce._result_path(tmp_path, data[0], params)
+    assert reduce._result_path(tmp_path, data[0], {"seed": 8}) != key
+    assert reduce._result_path(tmp_path, data[0][:-1], params) != key
+
+
+def test_reduce_can_return_fitted_models(data):
+    out = reduce.reduce(data[0][:80], seed=1, keep_models=True)
+    map_model, cluster_model = out.models
+    assert map_model.n_components == 2 and cluster_model.n_components == 5
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 12, reduce.MIN_UMAP_ROWS - 1])
+def test_reduce_tiny_inputs_use_pca(n):
+    x = blobs(n_per=25, n_centres=2)[0][:n]
+    out = reduce.reduce(x, seed=0)
+    assert out.method == "pca"
+    assert out.xy.shape == (n, 2) and out.z.shape == (n, 5)
+    assert np.isfinite(out.z).all()
+    np.testing.assert_array_equal(reduce.reduce(x, seed=0).z, out.z)
+
+
+def test_exact_knn_matches_brute_force():
+    x = blobs(n_per=30, n_centres=3, dim=16)[0]
+    idx, dist = reduce.exact_knn(x, 10, block=17)
+    full = 1.0 - x @ x.T
+    np.fill_diagonal(full, -1.0)
+    assert (idx[:, 0] == np.arange(len(x))).all()
+    expected = np.sort(full, axis=1)[:, 1:10]
+    np.testing.assert_allclose(dist[:, 1:], expected, atol=1e-5)
+    assert (np.diff(dist, axis=1) >= 0).all()
+
+
+def test_cluster_finds_blobs_and_keeps_noise_as_minus_one():
+    rng = np.random.default_rng(3)
+    centres = rng.uniform(-20, 20, size=(4, 5))
+    z = np.vstack([c + 0.3 * rng.standard_normal((60, 5)) for c in centres] + [rng.uniform(-60, 60, size=(30, 5))])
+    truth = np.repeat([0, 1, 2, 3, -1], [60, 60, 60, 60, 30])
+    labels = cluster(z.astype(np.float32), min_cluster_size=15)
+    assert labels.dtype == np.int32 and labels.shape == truth.shape
+    assert (labels[truth == -1] == -1).mean() > 0.8  # scattered points stay unclustered, still present
+    majority = [np.bincount(labels[truth == k][labels[truth == k] >= 0]).argmax() for k in range(4)]
+    assert len(set(majority)) == 4
+    for k in range(4):
+        assert (labels[truth == k] == majority[k]).mean() > 0.9
+
+
+def test_cluster_on_umap_output_recovers_blobs(data, reduced):
+    labels = cluster(reduced.z, min_cluster_size=15)
+    truth = data[1]
+    majority = [np.bincount(labels[truth == k][labels[truth == k] >= 0]).argmax() for k in range(4)]
+    assert len(set(majority)) == 4
+
+
+def test_cluster_is_deterministic(reduced):
+    np.testing.assert_array_equal(cluster(reduced.z), cluster(reduced.z))
+
+
+def test_cluster_tiny_input_is_one_cluster(caplog):
+    z = np.random.default_rng(0).standard_normal((30, 5)).astype(np.float32)
+    with caplog.at_level("INFO", logger="redteam_risk.cluster"):
+        labels = cluster(z)
+    assert labels.tolist() == [0] * 30
+    assert "one cluster" in caplog.text
+    assert cluster(np.zeros((0, 5), dtype=np.float32)).shape == (0,)
+
+
+def test_default_min_cluster_size_grows_with_data():
+    assert default_min_cluster_size(100) >= 5
+    assert default_min_cluster_size(40_000) > default_min_cluster_size(10_000) > default_min_cluster_size(1_000)
