@@ -172,14 +172,17 @@ def write(out_dir: Path, meta: dict, results: dict, figs: list[Figure]) -> tuple
 
 
 def _fmt(value, unit: str = "") -> str:
+    """``value`` for a table cell: 3 decimals below 1, 2 below 10, 1 below 1,000, else none; with its unit."""
     if value is None:
         return "—"
     if isinstance(value, float):
-        text = f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
-        text = text.rstrip("0").rstrip(".") if "." in text and unit not in ("s",) else text
+        digits = 3 if abs(value) < 1 else 2 if abs(value) < 10 else 1 if abs(value) < 1000 else 0
+        text = f"{value:,.{digits}f}"
     else:
         text = f"{value:,}"
-    return f"{text} {unit}".strip() if unit and unit != "×" else (f"{text}×" if unit == "×" else text)
+    if unit == "×":
+        return f"{text}×"
+    return f"{text} {unit}".strip()
 
 
 def _met(fig: Figure) -> str:

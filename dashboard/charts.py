@@ -72,51 +72,87 @@ def hover_escape(text: str | None, limit: int = HOVER_CHARS) -> str:
     return html.escape(text, quote=False)
 
 
-def attack_map(points, color_by: str = "rating", clusters=None, title: str | None = None) -> go.Figure:
+def attack_map(points, color_by: str = "rating", clusters=None, title: str | None = None,
+               max_labels: int = 20) -> go.Figure:
     """The attack map (the paper's Fig. 2): one WebGL point per attack at (x, y).
 
     ``points`` needs ``x, y, theme, model, rating, harmlessness, success, cluster_id, task_description``
     (``display_name`` is used for the theme when present). ``color_by`` is one of ``MAP_COLOR_MODES``.
-    ``clusters`` (optional: ``cluster_id, label``) adds each cluster's label at the centre of its points in
-    ``points``. Each point's ``customdata`` is its row number in ``points``, which
+    ``clusters`` (optional: ``cluster_id, label``) adds the labels of the ``max_labels`` largest clusters in
+    view at the centre of their points. Each point's ``customdata`` is its row number in ``points``, which
     is how a selection is mapped back to attacks.
 
-    Payload (40,000 points must stay well under 4 MB): float32 coordinates and int32 row numbers travel as
+    Payload (40,000 points must stay under 4 MB): float32 coordinates and int32 row numbers travel as
     binary arrays; points are split into one trace per theme × model (up to ``MAX_MODEL_TRACES`` models) so
     the theme (trace name) and model (trace ``meta``) are sent once per trace, not once per point; per point
-    only the cut, escaped task description and the rating are text.
+    only the cut, escaped task description and the rating are text. The traces skip plotly's per-property
+    validation (hundreds of traces would take seconds); tests validate the output instead.
     """
     if color_by not in MAP_COLOR_MODES:
         raise ValueError(f"color_by must be one of {MAP_COLOR_MODES}, got {color_by!r}")
-    label = _label_col(_frame(points), "theme")
-    df = _frame(points).with_row_index("_row").with_columns(
-        pl.col(label).fill_null("unknown").alias("_theme"), pl.col("model").fill_null("unknown model").alias("_model"))
-    themes = _ordered(df["_theme"].to_list(), ())
-    models = _ordered(df["_model"].to_list(), ())
+    frame = _frame(points)
+    label = _label_col(frame, "theme")
+    theme_of = frame[label].fill_null("unknown").to_list()
+    model_of = frame["model"].fill_null("unknown model").to_list()
+    themes = _ordered(theme_of, ())
+    models = _ordered(model_of, ())
     split_models = len(models) <= MAX_MODEL_TRACES
-    cluster_ids = sorted(c for c in df["cluster_id"].drop_nulls().unique().to_list() if c >= 0)
-    cluster_slot = {c: i % len(QUALITATIVE) for i, c in enumerate(cluster_ids)}
-    fig = go.Figure()
-    groups = df.partition_by(["_theme", "_model"] if split_models else ["_theme"], as_dict=True)
-    for i, theme in enumerate(themes):
-        parts = ([(m, groups.get((theme, m))) for m in models] if split_models else [(None, groups.get((theme,)))])
-        first = True
-        for model, part in parts:
-            if part is None or part.height == 0:
-                continue
-            fig.add_trace(_map_trace(part, color_by, QUALITATIVE[i % len(QUALITATIVE)], cluster_slot, theme, model,
-                                     show_legend=color_by == "theme" and first))
-            first = False
+    cluster_id = frame["cluster_id"].fill_null(-1).to_numpy()
+    cluster_ids = sorted(int(c) for c in np.unique(cluster_id) if c >= 0)
+
+    # every per-point array once, as numpy; traces take slices of them
+    x = frame["x"].cast(pl.Float32).to_numpy()
+    y = frame["y"].cast(pl.Float32).to_numpy()
+    text = np.array([hover_escape(t) for t in frame["task_description"].to_list()], dtype=str)
+    ratings = ["n/a" if r is None else f"{r:g}" for r in frame["rating"].to_list()]
+    if split_models:
+        hovertext = np.array(ratings, dtype=str)
+        template = "%{text}<br><b>%{fullData.name}</b> · %{meta} · rating %{hovertext}<extra></extra>"
+    else:
+        hovertext = np.array([f"{hover_escape(m, 40)} · rating {r}" for m, r in zip(model_of, ratings)], dtype=str)
+        template = "%{text}<br><b>%{fullData.name}</b> · %{hovertext}<extra></extra>"
+    color = _map_colors(frame, color_by, cluster_id, cluster_ids)
+
+    theme_code = np.array([themes.index(t) for t in theme_of] if themes else [], dtype=np.int32)
+    model_code = (np.array([models.index(m) for m in model_of], dtype=np.int32) if split_models
+                  else np.zeros(frame.height, dtype=np.int32))
+    order = np.lexsort((np.arange(frame.height), model_code, theme_code)).astype(np.int32)
+    keys = theme_code[order].astype(np.int64) * (len(models) + 1) + model_code[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if frame.height else np.array([], dtype=int)
+    ends = np.r_[starts[1:], frame.height]
+
+    traces = []
+    shown: set[int] = set()
+    for start, end in zip(starts, ends):
+        idx = order[start:end]
+        t, m = int(theme_code[idx[0]]), int(model_code[idx[0]])
+        marker: dict = dict(size=4, opacity=0.75)
+        if color is None:
+            marker["color"] = QUALITATIVE[t % len(QUALITATIVE)]
+        else:
+            marker.update(color=color[idx], coloraxis="coloraxis")
+        name = html.escape(str(themes[t]))
+        traces.append(go.Scattergl(
+            x=x[idx], y=y[idx], mode="markers", name=name, legendgroup=name,
+            meta=hover_escape(models[m], 40) if split_models else None,
+            marker=marker, customdata=idx, text=text[idx], hovertext=hovertext[idx], hovertemplate=template,
+            showlegend=color_by == "theme" and t not in shown, _validate=False,
+        ))
+        shown.add(t)
     if clusters is not None and cluster_ids:
         # labels at the centre of each cluster's points in view, so they stay on the points when filtered
         names = dict(zip(_frame(clusters)["cluster_id"].to_list(), _frame(clusters)["label"].to_list()))
-        centres = (df.filter(pl.col("cluster_id") >= 0).group_by("cluster_id")
-                   .agg(pl.col("x").mean(), pl.col("y").mean()).sort("cluster_id"))
-        fig.add_trace(go.Scatter(
+        centres = (frame.filter(pl.col("cluster_id") >= 0).group_by("cluster_id")
+                   .agg(pl.col("x").mean(), pl.col("y").mean(), pl.len().alias("n"))
+                   .sort(["n", "cluster_id"], descending=[True, False]).head(max_labels))
+        traces.append(go.Scatter(
             x=centres["x"].to_list(), y=centres["y"].to_list(), mode="text",
             text=[hover_escape(names.get(c, f"cluster {c}"), 40) for c in centres["cluster_id"].to_list()],
             textfont=dict(size=11, color="#222"), hoverinfo="skip", showlegend=False, name="cluster labels",
         ))
+    # Traces unvalidated (hundreds take seconds otherwise); the layout validated, so templates resolve.
+    fig = go.Figure(data=traces, layout=go.Layout(), _validate=False)
+    fig._validate = fig.layout._validate = True  # later layout updates (e.g. a report's template) are validated
     coloraxis = _map_coloraxis(color_by)
     if coloraxis:
         fig.update_layout(coloraxis=coloraxis)
@@ -127,6 +163,19 @@ def attack_map(points, color_by: str = "rating", clusters=None, title: str | Non
 
 
 MAX_MODEL_TRACES = 16  # more distinct models than this: the model name goes into each point's hover text
+
+
+def _map_colors(frame: pl.DataFrame, color_by: str, cluster_id: np.ndarray,
+                cluster_ids: list[int]) -> np.ndarray | None:
+    """Per-point colour values on the figure's colour axis (None: colour by theme, one colour per trace)."""
+    if color_by in ("rating", "harmlessness"):
+        return frame[color_by].cast(pl.Float32).fill_null(float("nan")).to_numpy()
+    if color_by == "success":
+        return frame["success"].cast(pl.Int8).fill_null(0).to_numpy()
+    if color_by == "cluster":
+        slot = {c: i % len(QUALITATIVE) for i, c in enumerate(cluster_ids)}
+        return np.array([slot.get(int(c), len(QUALITATIVE)) + 0.5 for c in cluster_id], dtype=np.float32)
+    return None
 
 
 def _map_coloraxis(color_by: str) -> dict | None:
@@ -144,41 +193,6 @@ def _map_coloraxis(color_by: str) -> dict | None:
             scale += [[i / (n + 1), c], [(i + 1) / (n + 1), c]]
         return dict(colorscale=scale, cmin=0, cmax=n + 1, showscale=False)
     return None
-
-
-def _map_trace(part: pl.DataFrame, color_by: str, theme_color: str, cluster_slot: dict[int, int], theme: str,
-               model: str | None, show_legend: bool) -> go.Scattergl:
-    marker: dict = dict(size=4, opacity=0.75)
-    if color_by == "theme":
-        marker["color"] = theme_color
-    elif color_by in ("rating", "harmlessness"):
-        marker.update(color=part[color_by].cast(pl.Float32).fill_null(float("nan")).to_numpy(), coloraxis="coloraxis")
-    elif color_by == "success":
-        marker.update(color=part["success"].cast(pl.Int8).fill_null(0).to_numpy(), coloraxis="coloraxis")
-    else:
-        slot = [cluster_slot.get(c, len(QUALITATIVE)) + 0.5 for c in part["cluster_id"].fill_null(-1).to_list()]
-        marker.update(color=np.asarray(slot, dtype=np.float32), coloraxis="coloraxis")
-    ratings = ["n/a" if r is None else f"{r:g}" for r in part["rating"].to_list()]
-    if model is None:
-        hovertext = [f"{hover_escape(m, 40)} · rating {r}" for m, r in zip(part["_model"].to_list(), ratings)]
-        template = "%{text}<br><b>%{fullData.name}</b> · %{hovertext}<extra></extra>"
-    else:
-        hovertext = ratings
-        template = "%{text}<br><b>%{fullData.name}</b> · %{meta} · rating %{hovertext}<extra></extra>"
-    return go.Scattergl(
-        x=part["x"].cast(pl.Float32).to_numpy(),
-        y=part["y"].cast(pl.Float32).to_numpy(),
-        mode="markers",
-        name=html.escape(str(theme)),
-        legendgroup=html.escape(str(theme)),
-        meta=hover_escape(model, 40) if model is not None else None,
-        marker=marker,
-        customdata=part["_row"].cast(pl.Int32).to_numpy(),
-        text=np.array([hover_escape(t) for t in part["task_description"].to_list()], dtype=str),
-        hovertext=np.array(hovertext, dtype=str),
-        hovertemplate=template,
-        showlegend=show_legend,
-    )
 
 
 def rate_heatmap(df, row: str = "theme", col: str = "model_type", value: str = "success_rate",
@@ -270,11 +284,13 @@ def intervention_effects_chart(df, title: str | None = None) -> go.Figure:
 
     ``df``: one row per theme × model_type with ``reduction, reduction_ci_low, reduction_ci_high``
     (fractions; positive = fewer successful attacks than plain LM). The shaded area left of zero is where
-    the intervention does not help.
+    the intervention does not help; themes with the smallest mean reduction are on top.
     """
     frame = _frame(df).filter(pl.col("reduction").is_not_null())
     label = _label_col(frame, "theme")
-    themes = _ordered(frame.sort("reduction")[label].to_list(), ())
+    # themes where the interventions help least on top (plotly lists categories bottom-up)
+    themes = (frame.group_by(label).agg(pl.col("reduction").mean())
+              .sort(["reduction", label], descending=[True, False])[label].to_list())
     fig = go.Figure()
     for i, model_type in enumerate(_ordered(frame["model_type"].to_list())):
         part = frame.filter(pl.col("model_type") == model_type)

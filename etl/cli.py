@@ -120,7 +120,8 @@ def dashboard(
     app_path = Path(dashboard_package.__file__).resolve().parent / "app.py"
     env = {**os.environ, "REDTEAM_RISK_DB": str(db.resolve())}
     cmd = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.address", host, "--server.port",
-           str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+           str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           "--server.enableXsrfProtection", "true", "--server.fileWatcherType", "none", "--client.showErrorDetails", "none"]
     typer.echo(f"serving http://{host}:{port} from {db}")
     raise typer.Exit(subprocess.call(cmd, env=env))
 

@@ -16,7 +16,7 @@ import re
 import time
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +109,10 @@ class Taxonomy:
     def ids(self) -> list[str]:
         return [t.id for t in self.themes]
 
+    def settings(self) -> dict[str, float | int]:
+        """The scoring settings in use (name -> value), e.g. for a run's recorded parameters."""
+        return {name: getattr(self, name) for name in SETTINGS}
+
     def theme(self, theme_id: str) -> Theme:
         for t in self.themes:
             if t.id == theme_id:
@@ -150,7 +154,7 @@ class ThemeAssignment:
     confidence: np.ndarray
     probabilities: np.ndarray
     cluster_theme: dict[int, str]
-    theme_ids: list[str] = field(default_factory=list)
+    theme_ids: list[str]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -286,7 +290,9 @@ def _parse_theme(raw: dict[str, Any], no: int, label: str, at: Callable[..., str
             raise UserError(f"{prefix(key)} needs a non-empty text '{key}'.")
     severity = raw["severity"]
     if isinstance(severity, bool) or not isinstance(severity, int) or not 1 <= severity <= 5:
-        raise UserError(f"{prefix('severity')} has severity = {severity!r}; severity must be a whole number from 1 to 5.")
+        raise UserError(
+            f"{prefix('severity')} has severity = {severity!r}; severity must be a whole number from 1 to 5."
+        )
     exemplars = raw.get("exemplars", [])
     if not isinstance(exemplars, list) or not all(isinstance(e, str) and e.strip() for e in exemplars):
         raise UserError(f"{prefix('exemplars')} needs 'exemplars' to be a list of non-empty texts.")
@@ -380,7 +386,8 @@ def theme_scores(
 ) -> np.ndarray:
     """m × k theme scores (cosine-similarity units) for m L2-normalised rows ``x``.
 
-    ``spans[j]`` is the slice of ``exemplar_vecs`` holding theme j's exemplars (may be empty).
+    ``spans[j]`` is the slice of ``exemplar_vecs`` holding theme j's exemplars (may be empty: the
+    score is then the description similarity alone). ``other`` scores at least ``similarity_floor``.
     """
     sims = x @ exemplar_vecs.T  # m × n_exemplars
     desc = x @ description_vecs.T  # m × k
@@ -439,9 +446,7 @@ def _mix_with_clusters(own: np.ndarray, clusters: np.ndarray, weight: float) -> 
     return mixed
 
 
-def _cluster_modes(
-    clusters: np.ndarray, theme_index: np.ndarray, mixed: np.ndarray, ids: list[str]
-) -> dict[int, str]:
+def _cluster_modes(clusters: np.ndarray, theme_index: np.ndarray, mixed: np.ndarray, ids: list[str]) -> dict[int, str]:
     """Each cluster's most frequent assigned theme; ties go to the higher mean probability."""
     result: dict[int, str] = {}
     if clusters.shape[0] == 0:
@@ -451,7 +456,7 @@ def _cluster_modes(
     np.add.at(counts, (inverse, theme_index), 1.0)
     mass = np.zeros_like(counts)
     np.add.at(mass, inverse, mixed)
-    # Probability mass is < count + 1 per theme, so a fraction of it only breaks ties.
+    # mass / (members + 1) < 1, so adding it to the counts only breaks ties between equal counts.
     best = (counts + mass / (mass.sum(axis=1, keepdims=True) + 1.0)).argmax(axis=1)
     for c, j in zip(uniq.tolist(), best.tolist(), strict=True):
         result[int(c)] = ids[j]

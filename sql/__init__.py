@@ -5,7 +5,7 @@ Filtered variants: ``scoped(name)`` evaluates a view or query body over ``querie
 instead of the ``attacks`` table, so the user's filters reach SQL only as bound parameters::
 
     text = sql.scoped("theme_metrics")
-    con.execute(text, sql.bind(text, filters.params())).pl()
+    con.sql(text, params=sql.bind(text, filters.params())).pl()
 
 or in one call ``sql.query(con, "theme_metrics", filters=filters)``.
 """

@@ -85,7 +85,14 @@ def build_report_bytes(
         path = Path(con).expanduser()
         if not path.is_file():
             raise UserError(f"the database file {path} does not exist")
-        with duckdb.connect(str(path), read_only=True) as own:
+        # ATTACH (as the dashboard does), not connect(path): DuckDB shares one instance per path within a
+        # process, which could still be an older file that a new build has since replaced.
+        with duckdb.connect(":memory:") as own:
+            try:
+                own.execute("attach ? as risk (read_only)", [str(path)])
+            except duckdb.Error as exc:
+                raise UserError(f"{path} is not a readable DuckDB database ({str(exc).splitlines()[0]})") from None
+            own.execute("use risk")
             return build_report_bytes(own, filters, fmt, top=top, weights=weights)
     if fmt == "pdf":
         from dashboard.reports.images import require_browser

@@ -197,10 +197,22 @@ def _snapshot(q: source.Queries) -> Snapshot:
     )
 
 
+REPORT_TEMPLATE = "plotly"  # plotly's own look; see figures()
+
+
 def figures(content: ReportContent) -> list[Figure]:
-    """The report's charts, drawn by ``dashboard.charts`` from the report's frames. Empty when nothing is in scope."""
+    """The report's charts, drawn by ``dashboard.charts`` from the report's frames. Empty when nothing is in scope.
+
+    Each figure gets the ``plotly`` template explicitly: importing Streamlit makes its own template the
+    process default, which only Streamlit's front end completes (outside it: no axis automargin, labels cut).
+    """
     if content.is_empty:
         return []
+    return [Figure(f.key, f.title, f.caption, f.figure.update_layout(template=REPORT_TEMPLATE))
+            for f in _figures(content)]
+
+
+def _figures(content: ReportContent) -> list[Figure]:
     out = [Figure(
         "priority", "Priority ranking",
         "Each theme's priority score split into its weighted components (success, volume, severity, "

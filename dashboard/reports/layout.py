@@ -29,7 +29,6 @@ class Column:
 @dataclass(frozen=True)
 class Row:
     cells: tuple[str, ...]
-    flag: bool = False  # highlighted (e.g. an intervention that does not help)
 
 
 @dataclass(frozen=True)
@@ -234,7 +233,7 @@ def _explanation(r: dict) -> str:
 
 
 def _table(id_: str, title: str, intro: str, spec: list[tuple[str, str, object]], frame: pl.DataFrame,
-           note: str = "", flag=None) -> Table:
+           note: str = "") -> Table:
     """``spec``: (label, kind, column or callable(row) -> str); kinds as ``text.fmt`` plus ``ci_pct``."""
     columns = tuple(Column(label, "num" if kind in ("int", "pct", "num", "num1", "num3", "ci") else "")
                     for label, kind, _ in spec)
@@ -248,7 +247,7 @@ def _table(id_: str, title: str, intro: str, spec: list[tuple[str, str, object]]
                 cells.append(readable(r.get(getter), NAME_CHARS))
             else:
                 cells.append(fmt(r.get(getter), kind))
-        rows.append(Row(tuple(cells), bool(flag(r)) if flag else False))
+        rows.append(Row(tuple(cells)))
     return Table(id_, title, intro, columns, tuple(rows), note)
 
 
@@ -324,21 +323,23 @@ def _tables(c: ReportContent) -> tuple[Table, ...]:
     effects = effects.with_columns(pl.col("theme").replace_strict(rank, default=10**6, return_dtype=pl.Int64)
                                    .alias("_rank")).sort("_rank", "theme", "model_type")
     failing = effects.filter(~pl.col("is_reduction_significant").fill_null(False))
-    intro = ("Per theme and intervention, the success rate next to the plain LM's; reduction = plain LM − "
-             "intervention success rate, in percentage points (pp). Highlighted rows show no reliable "
-             "reduction: the 95 % interval includes zero or lies below it.")
-    if failing.height:
-        names = list(dict.fromkeys(_name(r) for r in failing.iter_rows(named=True)))
-        intro += (f" That is {failing.height} of {effects.height} theme × intervention pairs, in: "
-                  f"{', '.join(names[:8])}{' …' if len(names) > 8 else ''}.")
+    intro = ("The theme × intervention pairs where the intervention shows no reliable reduction of the success "
+             "rate against the plain LM: the 95 % interval of the reduction (plain LM − intervention success "
+             "rate, in percentage points) includes zero or lies below it. Themes in priority order.")
+    if not effects.height:
+        intro = "No theme has attacks on both the plain LM and another intervention in this selection."
+    elif not failing.height:
+        intro = (f"Every one of the {effects.height} theme × intervention pairs shows a reliable reduction of the "
+                 "success rate against the plain LM.")
     mitigation = _table(
         "mitigation", "Where mitigation fails", intro,
         [("Theme", "text", "display_name"), ("Intervention", "text", "model_type"),
          ("Plain LM success", "pct", "baseline_success_rate"), ("Success", "pct", "success_rate"),
          ("Reduction [95 % CI]", "ci", _pct_ci("reduction", "reduction_ci_low", "reduction_ci_high", points=True)),
          ("Attacks", "int", "n_attacks")],
-        effects,
-        flag=lambda r: not r.get("is_reduction_significant"),
+        failing,
+        note=(f"{failing.height} of {effects.height} pairs; the chart shows all of them and the XLSX report "
+              "lists their numbers." if failing.height else ""),
     )
     scaling = _table(
         "scaling-table", "Model type × size",

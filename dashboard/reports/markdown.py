@@ -39,8 +39,6 @@ def _table(t: Table) -> list[str]:
     lines.append("|" + "|".join("---:" if c.align == "num" else "---" for c in t.columns) + "|")
     for row in t.rows:
         cells = [escape(cell) for cell in row.cells]
-        if row.flag:
-            cells[0] = f"⚠ {cells[0]}"
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     if t.note:

@@ -21,7 +21,7 @@ log = logging.getLogger("redteam_risk.reports")
 
 IMAGE_WIDTH = 1000  # layout pixels of a chart image; the page is ~180 mm wide
 IMAGE_SCALE = 1.6  # pixels per layout pixel: sharp in print without a large file
-MAP_SCALE = 1.2  # the map has tens of thousands of points; its cost grows with pixels
+MAP_SCALE = 1.0  # the map has tens of thousands of points; its export time grows with its pixels
 
 
 def chart_image(fig: Figure) -> Markup:

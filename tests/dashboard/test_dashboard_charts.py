@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import plotly.graph_objects as go
 import plotly.io as pio
 import polars as pl
 import pytest
@@ -39,6 +40,7 @@ def _values(array) -> np.ndarray:
 @pytest.mark.parametrize("color_by", charts.MAP_COLOR_MODES)
 def test_attack_map_has_one_point_per_attack_and_maps_back_to_rows(points, tables, color_by):
     fig = charts.attack_map(points, color_by, tables["clusters"]).to_dict()
+    go.Figure(fig)  # the map skips plotly's validation for speed; every property must still be valid
     scatter = [t for t in fig["data"] if t["type"] == "scattergl"]
     labels = [t for t in fig["data"] if t["type"] == "scatter"]
     assert len(scatter) == points.select("theme", "model").n_unique()  # one WebGL trace per theme × model
@@ -163,3 +165,28 @@ def test_priority_chart_components_add_up_to_the_score(tables, fixture_db):
     fig = charts.priority_chart(areas).to_dict()
     assert [t["name"] for t in fig["data"]] == list(charts.PRIORITY_COMPONENTS)
     assert fig["data"][0]["y"][0].startswith("#1 ")
+
+
+def test_attack_map_labels_only_the_largest_clusters(points, tables):
+    fig = charts.attack_map(points, "rating", tables["clusters"], max_labels=3).to_dict()
+    labels = next(t for t in fig["data"] if t["type"] == "scatter")
+    sizes = (points.filter(pl.col("cluster_id") >= 0)["cluster_id"].value_counts()
+             .sort(["count", "cluster_id"], descending=[True, False]))  # ties: lower id first
+    names = dict(zip(tables["clusters"]["cluster_id"], tables["clusters"]["label"]))
+    assert list(labels["text"]) == [names[c] for c in sizes["cluster_id"].head(3)]
+
+
+def test_intervention_effects_chart_puts_the_least_helped_theme_on_top():
+    frame = pl.DataFrame({
+        "theme": ["a", "b", "c"], "model_type": ["rlhf"] * 3, "reduction": [0.3, -0.1, 0.1],
+        "reduction_ci_low": [0.2, -0.2, 0.0], "reduction_ci_high": [0.4, 0.0, 0.2],
+    })
+    order = charts.intervention_effects_chart(frame).to_dict()["layout"]["yaxis"]["categoryarray"]
+    assert list(order) == ["a", "c", "b"]  # bottom to top: b (no help) is the top row
+
+
+def test_attack_map_layout_still_validates_later_updates(points):
+    fig = charts.attack_map(points, "theme")
+    fig.update_layout(template="plotly_white")  # what a report does: the name must become a real template
+    assert isinstance(fig.layout.template, go.layout.Template)
+    assert fig.layout.template.layout.plot_bgcolor == "white"

@@ -24,7 +24,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from dashboard.reports import FORMATS, build_report, build_report_bytes, images
-from dashboard.reports.content import as_weights, gather
+from dashboard.reports.content import as_weights, figures, gather
 from dashboard.reports.markdown import escape as md_escape
 from dashboard.reports.text import fmt_num, fmt_pct, readable
 from etl import metrics, store
@@ -448,10 +448,24 @@ def test_build_report_writes_the_file_and_top_limits_the_summary(con, tmp_path):
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".")]  # no temporary file left behind
 
 
-def test_a_database_path_works_like_a_connection(con, db_path):
+def test_a_database_path_works_like_a_connection(con, db_path, tmp_path):
     def body(data: bytes) -> str:
         return re.sub(r"(Generated|generated) \d{4}-\d\d-\d\d \d\d:\d\d( UTC)?", "", data.decode())
 
     assert body(build_report_bytes(db_path, Filters(), "md")) == body(build_report_bytes(con, Filters(), "md"))
     with pytest.raises(UserError, match="does not exist"):
         build_report_bytes(db_path.with_name("missing.duckdb"), Filters(), "md")
+    bad = tmp_path / "notes.duckdb"
+    bad.write_text("not a database", encoding="utf-8")
+    with pytest.raises(UserError, match="not a readable DuckDB database"):
+        build_report_bytes(bad, Filters(), "md")
+
+
+def test_report_charts_carry_their_own_template(con, dashboard_data):
+    import plotly.io as pio
+
+    assert pio.templates.default  # dashboard.data (Streamlit) is imported: its template may be the default
+    figs = figures(gather(con, Filters()))
+    assert {f.key for f in figs} == {"priority", "heatmap", "scaling", "effects", "map"}
+    for f in figs:
+        assert f.figure.layout.template.layout.yaxis.automargin is True, f.key  # labels are not cut off

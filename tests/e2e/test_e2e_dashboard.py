@@ -26,7 +26,7 @@ INJECTED = "img[src='x'], img[src$='x.png'], a[href^='javascript:']"
 def settle(page) -> None:
     """Wait until Streamlit has finished the current script run."""
     page.wait_for_load_state("networkidle")
-    page.get_by_test_id("stApp").wait_for()
+    page.locator("h1").first.wait_for(timeout=60_000)  # every page, and the sign-in form, has a title
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
         " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",

@@ -160,7 +160,7 @@ def test_unknown_keys_and_bad_settings_are_rejected(tmp_path):
     with pytest.raises(UserError, match=r"line 1 sets confidence_floor = 1.5"):
         load_taxonomy(_write(tmp_path, MINIMAL.replace("0.3", "1.5")))
     with pytest.raises(UserError, match=r"theme 'cooking' has an unknown key 'examples'"):
-        load_taxonomy(_write(tmp_path, MINIMAL.replace("exemplars = [\"how do I bake", "examples = [\"how do I bake")))
+        load_taxonomy(_write(tmp_path, MINIMAL.replace('exemplars = ["how do I bake', 'examples = ["how do I bake')))
     with pytest.raises(UserError, match=r"theme 'Cooking Stuff'.*lower-case"):
         load_taxonomy(_write(tmp_path, MINIMAL.replace('id = "cooking"', 'id = "Cooking Stuff"')))
     with pytest.raises(UserError, match=r"needs at least one exemplar"):
@@ -175,7 +175,7 @@ def test_missing_other_theme_is_added_without_exemplars(tmp_path):
     custom = load_taxonomy(_write(tmp_path, MINIMAL))
     assert custom.ids == ["cooking", "sports", OTHER]
     assert custom.theme(OTHER).exemplars == ()  # benign exemplars would compete with custom topics
-    assert custom.confidence_floor == 0.3 and custom.temperature == SETTINGS["temperature"].default
+    assert custom.settings() == {**{n: s.default for n, s in SETTINGS.items()}, "confidence_floor": 0.3}
 
 
 # ---- assignment --------------------------------------------------------------------------------
@@ -283,3 +283,18 @@ def test_simple_safety_tests_land_on_matching_themes(encode, taxonomy):
     for area in SST_ACCEPT:  # no harm area may collapse
         area_hits = [h for h, a in zip(hits, sst["harm_area"], strict=True) if a == area]
         assert np.mean(area_hits) >= 0.5, area
+
+
+@pytest.mark.slow
+def test_demo_themes_are_recovered_without_clusters(encode, taxonomy):
+    demo = pytest.importorskip("etl.demo")
+    records, truth = demo.generate(1500, 7)
+
+    def first_human_turn(transcript: str) -> str:
+        return transcript.split("\n\nHuman: ", 1)[-1].split("\n\nAssistant:", 1)[0].strip()
+
+    texts = [f"{r.get('task_description') or ''}\n{first_human_turn(r['transcript'])}" for r in records]
+    result = assign_themes(encode(texts), np.full(len(texts), -1), taxonomy, encode)
+    expected = truth.sort("source_row")["theme"].to_list()
+    # Measured 0.88 at 10,000 rows without cluster mixing (0.94 with HDBSCAN clusters); see docs/taxonomy.md.
+    assert np.mean(np.array(result.theme) == np.array(expected)) >= 0.84
