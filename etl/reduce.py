@@ -36,9 +36,10 @@ CLUSTER_DIMS = 5
 MAP_MIN_DIST = 0.1  # spreads points on the map for reading
 CLUSTER_MIN_DIST = 0.0  # packs points tightly, which is what a density-based clusterer wants
 MIN_UMAP_ROWS = 50  # below this UMAP's neighbourhood graph is meaningless; PCA is used instead
-# Up to this many rows the neighbour graph is computed exactly with one matrix product per block,
-# which is faster than compiling pynndescent's kernels (numba cannot cache those on disk).
-EXACT_KNN_MAX_ROWS = 4096
+# Up to this many rows the neighbour graph is computed exactly (blocked matrix products): at 40k rows
+# that costs less CPU than pynndescent, whose main kernels numba cannot cache and recompiles in every
+# process, and it is exact and deterministic. Above it, pynndescent's cost grows more slowly.
+EXACT_KNN_MAX_ROWS = 60_000
 
 
 @dataclass
@@ -211,21 +212,52 @@ def exact_knn(x: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.
     """Exact cosine k-nearest neighbours of the unit-vector rows of ``x``, self included first.
 
     Returns (indices int32 (n, k), cosine distances float32 (n, k)), nearest first, ties by index.
-    Memory is ``block`` × n floats at a time.
+    One (block, n) matrix product at a time, then a compiled per-row selection of the k smallest.
     """
     n = x.shape[0]
+    k = min(k, n)
     indices = np.empty((n, k), dtype=np.int32)
     dists = np.empty((n, k), dtype=np.float32)
+    select = _select_kernel()
     for lo in range(0, n, block):
         dist = 1.0 - x[lo : lo + block] @ x.T
-        rows = np.arange(dist.shape[0])
-        dist[rows, rows + lo] = -1.0  # self first even when duplicates tie at distance 0
-        part = np.argpartition(dist, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (len(rows), 1))
-        part_d = np.take_along_axis(dist, part, axis=1)
-        order = np.lexsort((part, part_d), axis=1)
-        indices[lo : lo + block] = np.take_along_axis(part, order, axis=1)
-        dists[lo : lo + block] = np.maximum(np.take_along_axis(part_d, order, axis=1), 0.0)
+        select(dist, lo, indices[lo : lo + block], dists[lo : lo + block])
+    np.maximum(dists, 0.0, out=dists)
     return indices, dists
+
+
+def _select_smallest(dist, offset, out_idx, out_dist):  # compiled by _select_kernel
+    k = out_idx.shape[1]
+    for r in numba.prange(dist.shape[0]):
+        best_d = np.full(k, np.inf, dtype=np.float32)
+        best_i = np.full(k, -1, dtype=np.int32)
+        worst = np.float32(np.inf)
+        for j in range(dist.shape[1]):
+            v = np.float32(-1.0) if j == r + offset else dist[r, j]  # self first, even beside exact duplicates
+            if v < worst:  # strict: on ties the earlier index stays
+                p = k - 1
+                while p > 0 and best_d[p - 1] > v:
+                    best_d[p] = best_d[p - 1]
+                    best_i[p] = best_i[p - 1]
+                    p -= 1
+                best_d[p] = v
+                best_i[p] = j
+                worst = best_d[k - 1]
+        out_idx[r] = best_i
+        out_dist[r] = best_d
+
+
+_select = None
+
+
+def _select_kernel():
+    # Compiled on first use, after configure_numba_cache, so it is cached in the right folder.
+    global _select, numba
+    if _select is None:
+        import numba
+
+        _select = numba.njit(cache=True, parallel=True, nogil=True)(_select_smallest)
+    return _select
 
 
 def _pca(x: np.ndarray, dims: int) -> np.ndarray:

@@ -468,4 +468,5 @@ def test_report_charts_carry_their_own_template(con, dashboard_data):
     figs = figures(gather(con, Filters()))
     assert {f.key for f in figs} == {"priority", "heatmap", "scaling", "effects", "map"}
     for f in figs:
-        assert f.figure.layout.template.layout.yaxis.automargin is True, f.key  # labels are not cut off
+        template = f.figure.to_dict()["layout"]["template"]["layout"]
+        assert template["yaxis"]["automargin"] is True, f.key  # axis labels are not cut off
