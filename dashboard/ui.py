@@ -46,3 +46,31 @@ def caption(n: int, filters: Filters, options: data.FilterOptions, unit: str = "
 def empty(filters: Filters, options: data.FilterOptions, what: str = "attacks") -> None:
     st.info(f"No {what} match the current filters ({escape_markdown(filters_ui.describe(filters, options))}). "
             "Widen or reset the filters in the sidebar.")
+
+
+def report_downloads(filters: Filters, weights=None) -> None:
+    """One download button per report format, built on click for the current filters (and priority weights).
+
+    The report is built by ``dashboard.reports`` from the same queries and figures as these pages; the callable
+    runs outside the script thread, so it opens the database by path rather than using this session's cursor.
+    """
+    import functools
+
+    from dashboard.reports import FORMATS, build_report_bytes
+
+    st.subheader("Download a report")
+    st.caption("Stakeholder report of the attacks in scope, with the filters above"
+               + (" and the weights on this page." if weights is not None else "."))
+    path = data.current().path
+    labels = {"pdf": "PDF", "html": "HTML (offline)", "xlsx": "Excel", "csv": "CSV (attacks)", "md": "Markdown"}
+    for col, fmt in zip(st.columns(len(labels)), labels):
+        ext, mime = FORMATS[fmt]
+        col.download_button(
+            labels[fmt],
+            data=functools.partial(build_report_bytes, path, filters, fmt, weights=weights),
+            file_name=f"redteam-risk-report{ext}",
+            mime=mime,
+            key=f"report-{fmt}",
+            on_click="ignore",
+            icon=":material/download:",
+        )

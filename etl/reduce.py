@@ -212,7 +212,8 @@ def exact_knn(x: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.
     """Exact cosine k-nearest neighbours of the unit-vector rows of ``x``, self included first.
 
     Returns (indices int32 (n, k), cosine distances float32 (n, k)), nearest first, ties by index.
-    One (block, n) matrix product at a time, then a compiled per-row selection of the k smallest.
+    One (block, n) matrix product at a time, then a compiled per-row selection of the k largest
+    similarities.
     """
     n = x.shape[0]
     k = min(k, n)
@@ -220,31 +221,30 @@ def exact_knn(x: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.
     dists = np.empty((n, k), dtype=np.float32)
     select = _select_kernel()
     for lo in range(0, n, block):
-        dist = 1.0 - x[lo : lo + block] @ x.T
-        select(dist, lo, indices[lo : lo + block], dists[lo : lo + block])
-    np.maximum(dists, 0.0, out=dists)
+        select(x[lo : lo + block] @ x.T, lo, indices[lo : lo + block], dists[lo : lo + block])
+    np.clip(1.0 - dists, 0.0, 2.0, out=dists)  # similarity -> cosine distance
     return indices, dists
 
 
-def _select_smallest(dist, offset, out_idx, out_dist):  # compiled by _select_kernel
+def _select_largest(sim, offset, out_idx, out_sim):  # compiled by _select_kernel
     k = out_idx.shape[1]
-    for r in numba.prange(dist.shape[0]):
-        best_d = np.full(k, np.inf, dtype=np.float32)
+    for r in numba.prange(sim.shape[0]):
+        best_s = np.full(k, -np.inf, dtype=np.float32)
         best_i = np.full(k, -1, dtype=np.int32)
-        worst = np.float32(np.inf)
-        for j in range(dist.shape[1]):
-            v = np.float32(-1.0) if j == r + offset else dist[r, j]  # self first, even beside exact duplicates
-            if v < worst:  # strict: on ties the earlier index stays
+        worst = np.float32(-np.inf)
+        for j in range(sim.shape[1]):
+            v = np.float32(2.0) if j == r + offset else sim[r, j]  # self first, even beside exact duplicates
+            if v > worst:  # strict: on ties the earlier index stays
                 p = k - 1
-                while p > 0 and best_d[p - 1] > v:
-                    best_d[p] = best_d[p - 1]
+                while p > 0 and best_s[p - 1] < v:
+                    best_s[p] = best_s[p - 1]
                     best_i[p] = best_i[p - 1]
                     p -= 1
-                best_d[p] = v
+                best_s[p] = v
                 best_i[p] = j
-                worst = best_d[k - 1]
+                worst = best_s[k - 1]
         out_idx[r] = best_i
-        out_dist[r] = best_d
+        out_sim[r] = best_s
 
 
 _select = None
@@ -256,7 +256,7 @@ def _select_kernel():
     if _select is None:
         import numba
 
-        _select = numba.njit(cache=True, parallel=True, nogil=True)(_select_smallest)
+        _select = numba.njit(cache=True, parallel=True, nogil=True)(_select_largest)
     return _select
 
 

@@ -67,3 +67,5 @@ else:
         st.markdown("**Input files**")
         st.dataframe([{k: v for k, v in item.items()} for item in inputs if isinstance(item, dict)],
                      hide_index=True)
+
+ui.report_downloads(filters)

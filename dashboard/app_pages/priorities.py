@@ -70,3 +70,5 @@ else:
     key_a = areas.filter(pl.col(name_col) == a)[key_col][0]
     key_b = areas.filter(pl.col(name_col) == b)[key_col][0]
     st.text(data.compare_areas(areas, key_a, key_b))
+
+ui.report_downloads(filters, weights)

@@ -309,3 +309,12 @@ def test_a_broken_secrets_file_keeps_the_dashboard_locked(app, monkeypatch, tmp_
     assert not at.exception
     assert at.error and "cannot be parsed" in plain(at.error[0].value)
     assert not at.metric and not at.dataframe
+
+
+@pytest.mark.parametrize("page", ["overview", "priorities"])
+def test_report_download_buttons_offer_every_format(app, page):
+    at = open_page(app(), page)
+    assert not at.exception
+    buttons = at.get("download_button")
+    labels = {b.proto.label for b in buttons}
+    assert {"PDF", "HTML (offline)", "Excel", "CSV (attacks)", "Markdown"} <= labels
