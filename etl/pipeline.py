@@ -156,7 +156,10 @@ def run(config: EtlConfig) -> RunSummary:
             "n_loaded": n_loaded,
             "n_rejected": n_rejected,
             "n_duplicates": n_duplicates,
-            "parameters": json.dumps({**config.parameters(), "model_id": embedder.model_id}),
+            "parameters": json.dumps(
+                {**config.parameters(), "model_id": embedder.model_id, "taxonomy_settings": taxonomy.settings()},
+                default=str,
+            ),
             "code_version": __version__,
             "stage_seconds": json.dumps(timer.seconds),
             "is_demo": _is_demo(config.inputs),
@@ -174,7 +177,7 @@ def run(config: EtlConfig) -> RunSummary:
             }, finalize=metrics.materialize)
             store.publish(build, db)
         except BaseException:
-            build.unlink(missing_ok=True)
+            store.discard_build(build)
             raise
     log.info("run %s: read %d, loaded %d, rejected %d, duplicates %d", run_id, n_read, n_loaded, n_rejected, n_duplicates)
     return RunSummary(

@@ -69,10 +69,15 @@ def remove_stale_builds(db_path: Path) -> list[Path]:
         pid_part = path.name.split(BUILD_MARKER, 1)[1].split("-", 1)[0]
         if pid_part.isdigit() and _pid_alive(int(pid_part)):
             continue
-        path.unlink(missing_ok=True)
-        Path(str(path) + ".wal").unlink(missing_ok=True)
+        discard_build(path)
         removed.append(path)
     return removed
+
+
+def discard_build(path: Path) -> None:
+    """Delete a build file and the write-ahead log DuckDB may have left beside it."""
+    path.unlink(missing_ok=True)
+    Path(str(path) + ".wal").unlink(missing_ok=True)
 
 
 def _pid_alive(pid: int) -> bool:
