@@ -16,15 +16,28 @@ log = logging.getLogger("redteam_risk.cluster")
 
 MIN_ROWS = 50  # below this, density estimates are noise: everything goes in one cluster
 SELECTION_METHOD = "eom"
+# On diffuse real text (e.g. hh-rlhf's 2,312 red-team openings) "eom" can return one cluster holding
+# over 90 % of the rows, which says nothing. When the largest cluster exceeds DOMINANT_SHARE of the
+# rows, "leaf" selection (the finest clusters of at least min_cluster_size) is used instead if it
+# finds more clusters: 35 on hh-rlhf, 40 % unclustered. (Capping eom's cluster size instead can
+# turn the whole dominant cluster into noise.)
+DOMINANT_SHARE = 0.5
 
 
 def default_min_cluster_size(n: int) -> int:
-    """``min_cluster_size`` scaled to ``n`` attacks: about 0.15 % of them, at least 10."""
-    return max(10, round(0.0015 * n))
+    """``min_cluster_size`` scaled to ``n`` attacks: 0.25 % of them, but at least 20 (fewer for
+    inputs under 200 rows: a tenth of them, at least 5).
+
+    Tuned on the demo data (108 true subtopics), seeds 0 vs 1: 20 at 4,000 rows, 25 at 10,000 and 97
+    at 38,961 give NMI 0.92–0.96 against the subtopics and seed-to-seed ARI 0.91–0.96 over all points;
+    smaller sizes split subtopics and make noise membership churn between seeds (ARI 0.66–0.78).
+    """
+    return max(round(0.0025 * n), min(20, max(5, n // 10)))
 
 
 def default_min_samples(min_cluster_size: int) -> int:
-    """Neighbours defining a core point; fewer than ``min_cluster_size`` leaves less noise."""
+    """Neighbours defining a core point: half of ``min_cluster_size`` (at least 5), which kept both
+    the noise share (~3 %) and its seed-to-seed churn lowest in the demo tuning."""
     return max(5, min_cluster_size // 2)
 
 
@@ -51,14 +64,24 @@ def cluster(
     log.info("cluster: start, %d rows, min_cluster_size %d, min_samples %d, %s", n, mcs, ms, selection_method)
     import hdbscan
 
-    model = hdbscan.HDBSCAN(
-        min_cluster_size=mcs,
-        min_samples=ms,
-        metric="euclidean",
-        cluster_selection_method=selection_method,
-        core_dist_n_jobs=1,
-    )
-    labels = model.fit_predict(np.ascontiguousarray(z, dtype=np.float64)).astype(np.int32)
+    def fit(method: str) -> np.ndarray:
+        model = hdbscan.HDBSCAN(
+            min_cluster_size=mcs,
+            min_samples=ms,
+            metric="euclidean",
+            cluster_selection_method=method,
+            core_dist_n_jobs=1,
+        )
+        return model.fit_predict(np.ascontiguousarray(z, dtype=np.float64)).astype(np.int32)
+
+    labels = fit(selection_method)
+    largest = int(np.bincount(labels[labels >= 0]).max()) if (labels >= 0).any() else 0
+    if selection_method == "eom" and largest > DOMINANT_SHARE * n:
+        leaf = fit("leaf")
+        if leaf.max() > labels.max():
+            log.info("cluster: one cluster held %d of %d rows; using leaf selection (%d clusters) instead",
+                     largest, n, int(leaf.max()) + 1)
+            labels = leaf
     n_clusters = int(labels.max()) + 1
     n_noise = int((labels < 0).sum())
     if n_clusters == 0:

@@ -115,8 +115,8 @@ class Embedder:
         self.cache_path = settings.cache_dir(cache_dir) / "embeddings" / _safe_dir_name(self.model_id)
         self.stats = CacheStats()
         self._model = None
-        self._index: dict[bytes, int] | None = None
-        self._vectors: np.ndarray | None = None
+        self._index: dict[bytes, int] | None = None  # cache key -> row in self._store
+        self._store = _Vectors()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Embed ``texts``: returns an (n, d) float32 array of unit vectors, row i for ``texts[i]``.
@@ -127,8 +127,10 @@ class Embedder:
         start = time.perf_counter()
         texts = ["" if t is None else str(t) for t in texts]
         keys = text_keys(texts)
-        index, vectors = self._load_cache()
-        rows = np.fromiter((index.get(k.tobytes(), -1) for k in keys), dtype=np.int64, count=len(keys))
+        index = self._load_cache()
+        raw = keys.tobytes()
+        rows = np.fromiter((index.get(raw[i : i + KEY_BYTES], -1) for i in range(0, len(raw), KEY_BYTES)),
+                           dtype=np.int64, count=len(keys))
         miss = rows < 0
         # Embed each distinct unseen text once.
         miss_keys, first, inverse = np.unique(keys[miss], return_index=True, return_inverse=True)
@@ -144,12 +146,11 @@ class Embedder:
             len(texts), self.stats.hits, len(miss_texts), self.model_id,
         )
         new = self._embed(miss_texts, miss_keys) if miss_texts else None
-        if vectors is None and new is None:
+        if self._store.dim is None:
             return np.zeros((0, 0), dtype=np.float32)
-        dim = (vectors if vectors is not None else new).shape[1]
-        out = np.empty((len(texts), dim), dtype=np.float32)
+        out = np.empty((len(texts), self._store.dim), dtype=np.float32)
         if (~miss).any():
-            out[~miss] = vectors[rows[~miss]]
+            out[~miss] = self._store.gather(rows[~miss])
         if new is not None:
             out[miss] = new[inverse.ravel()]
         log.info("embed: done in %.1f s", time.perf_counter() - start)
@@ -211,9 +212,9 @@ class Embedder:
 
     # --- cache ---------------------------------------------------------------------------------
 
-    def _load_cache(self) -> tuple[dict[bytes, int], np.ndarray | None]:
+    def _load_cache(self) -> dict[bytes, int]:
         if self._index is not None:
-            return self._index, self._vectors
+            return self._index
         t0 = time.perf_counter()
         segments = sorted(self.cache_path.glob("seg-*.npy")) if self.cache_path.is_dir() else []
         arrays = [a for a in (_read_segment(p) for p in segments) if a is not None]
@@ -221,20 +222,19 @@ class Embedder:
         if len(dims) > 1:  # cannot happen for one model identity; never trust a mixed cache
             log.warning("embed: cache %s mixes vector sizes %s; ignoring it", self.cache_path, sorted(dims))
             arrays = []
-        if arrays:
-            records = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
-            keys = records["key"]
-            self._vectors = np.ascontiguousarray(records["vec"])
-            self._index = dict(zip((k.tobytes() for k in keys), range(len(keys))))
-        else:
-            self._index, self._vectors = {}, None
+        self._index = {}
+        for records in arrays:
+            raw = records["key"].tobytes()
+            base = len(self._store)
+            self._index.update(zip((raw[i : i + KEY_BYTES] for i in range(0, len(raw), KEY_BYTES)), range(base, base + len(records))))
+            self._store.append(records["vec"])
         log.info(
             "embed: cache has %d vectors in %d segments (%.2f s) at %s",
             len(self._index), len(arrays), time.perf_counter() - t0, self.cache_path,
         )
         if len(arrays) > MAX_SEGMENTS:
             self._compact(segments)
-        return self._index, self._vectors
+        return self._index
 
     def _append(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         try:
@@ -243,21 +243,51 @@ class Embedder:
         except OSError as exc:  # a read-only or full cache must not fail the build
             log.warning("embed: could not write the embedding cache at %s: %s", self.cache_path, exc)
             return
-        base = 0 if self._vectors is None else len(self._vectors)
+        base = len(self._store)
         self._index.update(zip((k.tobytes() for k in keys), range(base, base + len(keys))))
-        self._vectors = vectors.copy() if self._vectors is None else np.concatenate([self._vectors, vectors])
+        self._store.append(vectors.copy())
         _remove_stale_tmp(self.cache_path)
 
     def _compact(self, segments: list[Path]) -> None:
         try:
             keys = np.array(list(self._index.keys()), dtype=f"V{KEY_BYTES}")
             rows = np.fromiter(self._index.values(), dtype=np.int64, count=len(self._index))
-            _write_segment(self.cache_path, keys, self._vectors[rows])
+            _write_segment(self.cache_path, keys, self._store.gather(rows))
             for path in segments:
                 path.unlink(missing_ok=True)
             log.info("embed: merged %d cache segments into one", len(segments))
         except OSError as exc:
             log.warning("embed: could not merge cache segments in %s: %s", self.cache_path, exc)
+
+
+class _Vectors:
+    """Row-addressable vectors kept as a list of blocks (memory-mapped segments and new arrays), so
+    loading the cache copies nothing until rows are gathered."""
+
+    def __init__(self) -> None:
+        self.parts: list[np.ndarray] = []
+        self.starts: list[int] = []
+        self.n = 0
+
+    def __len__(self) -> int:
+        return self.n
+
+    @property
+    def dim(self) -> int | None:
+        return self.parts[0].shape[1] if self.parts else None
+
+    def append(self, block: np.ndarray) -> None:
+        self.parts.append(block)
+        self.starts.append(self.n)
+        self.n += len(block)
+
+    def gather(self, rows: np.ndarray) -> np.ndarray:
+        out = np.empty((len(rows), self.dim or 0), dtype=np.float32)
+        part = np.searchsorted(self.starts, rows, side="right") - 1
+        for p in np.unique(part):
+            mask = part == p
+            out[mask] = self.parts[p][rows[mask] - self.starts[p]]
+        return out
 
 
 def _segment_dtype(dim: int) -> np.dtype:
@@ -280,7 +310,7 @@ def _write_segment(folder: Path, keys: np.ndarray, vectors: np.ndarray) -> Path:
 
 def _read_segment(path: Path) -> np.ndarray | None:
     try:
-        records = np.load(path, allow_pickle=False)
+        records = np.load(path, mmap_mode="r", allow_pickle=False)
     except FileNotFoundError:  # merged away by a concurrent run after we listed it
         return None
     except (OSError, ValueError) as exc:

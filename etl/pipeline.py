@@ -116,7 +116,7 @@ def run(config: EtlConfig) -> RunSummary:
         embedder = embed.Embedder(config.model, cache_dir, progress=config.progress)
         vectors = embedder.encode(texts)
     with timer.stage("reduce"):
-        reduced = reduce.reduce(vectors, seed=config.seed)
+        reduced = reduce.reduce(vectors, seed=config.seed, cache_dir=cache_dir)
     with timer.stage("cluster"):
         raw_clusters = cluster.cluster(reduced.z, min_cluster_size=config.min_cluster_size)
     with timer.stage("label"):

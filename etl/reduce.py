@@ -3,13 +3,14 @@
 Input: an (n, d) float32 matrix of unit vectors. Output: ``Reduced`` with ``xy`` (n, 2) and ``z``
 (n, 5), both float32 in UMAP's arbitrary units.
 
-The cosine k-nearest-neighbour graph is the expensive shared part: it is computed once with
-pynndescent and handed to both UMAP fits. A seed makes UMAP's optimisation single-threaded, which
-is what makes the same data and seed give the same map and clusters.
+The cosine k-nearest-neighbour graph is the expensive shared part: it is computed once (exactly,
+up to ``EXACT_KNN_MAX_ROWS`` rows; pynndescent above) and handed to both UMAP fits through
+``precomputed_knn``. A seed makes each UMAP optimisation single-threaded, which is what makes the
+same data and seed give the same map and clusters; the two fits run in parallel threads instead.
 
-numba compiles umap's and pynndescent's kernels on first use in each process; the compiled code is
-cached on disk (``configure_numba_cache``, to be called before anything imports umap), including
-the umap kernels umap itself does not mark as cacheable.
+numba compiles umap's kernels on first use in each process; the compiled code is cached on disk
+(``configure_numba_cache``, to be called before anything imports umap), including the umap kernels
+umap itself does not mark as cacheable. With a ``cache_dir`` the finished result is cached too.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sys
 import time
 import uuid
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,10 @@ N_NEIGHBORS = 15
 CLUSTER_DIMS = 5
 MAP_MIN_DIST = 0.1  # spreads points on the map for reading
 CLUSTER_MIN_DIST = 0.0  # packs points tightly, which is what a density-based clusterer wants
+# UMAP's default spectral start costs more than the whole optimisation on clumpy data with several
+# graph components (and can fail there); a PCA start is cheap and deterministic.
+INIT = "pca"
+N_EPOCHS = None  # umap's default: 500 up to 10,000 rows, 200 above
 MIN_UMAP_ROWS = 50  # below this UMAP's neighbourhood graph is meaningless; PCA is used instead
 # Up to this many rows the neighbour graph is computed exactly (blocked matrix products): at 40k rows
 # that costs less CPU than pynndescent, whose main kernels numba cannot cache and recompiles in every
@@ -91,6 +97,8 @@ def reduce(
     cluster_dims: int = CLUSTER_DIMS,
     map_min_dist: float = MAP_MIN_DIST,
     cluster_min_dist: float = CLUSTER_MIN_DIST,
+    init: str = INIT,
+    n_epochs: int | None = N_EPOCHS,
     keep_models: bool = False,
     cache_dir: Path | str | None = None,
 ) -> Reduced:
@@ -113,14 +121,15 @@ def reduce(
         log.info("reduce: done in %.1f s", time.perf_counter() - start)
         return out
     params = {"seed": seed, "n_neighbors": n_neighbors, "cluster_dims": cluster_dims,
-              "map_min_dist": map_min_dist, "cluster_min_dist": cluster_min_dist}
+              "map_min_dist": map_min_dist, "cluster_min_dist": cluster_min_dist, "init": init,
+              "n_epochs": n_epochs}
     cache_file = _result_path(cache_dir, x, params) if cache_dir is not None and not keep_models else None
     cached = _read_result(cache_file) if cache_file is not None else None
     if cached is not None:
         log.info("reduce: done in %.1f s (result read from the cache %s)", time.perf_counter() - start, cache_file)
         return cached
 
-    _cache_umap_kernels()
+    _prepare_umap_kernels()
     import umap
     from sklearn.utils import check_random_state
 
@@ -139,29 +148,33 @@ def reduce(
     log.info("reduce: %d-nearest-neighbour graph (%s) in %.1f s",
              k, "exact" if knn_index is None else "pynndescent", seconds["knn"])
 
-    models = []
-    results = []
-    for name, dims, min_dist in (("umap_5d", cluster_dims, cluster_min_dist), ("umap_2d", 2, map_min_dist)):
+    def fit(dims: int, min_dist: float) -> tuple[Any, np.ndarray, float]:
         t0 = time.perf_counter()
         model = umap.UMAP(
             n_neighbors=k, n_components=dims, min_dist=min_dist, metric="cosine",
-            random_state=seed, n_jobs=1, low_memory=True,
+            random_state=seed, n_jobs=1, low_memory=True, init=init, n_epochs=n_epochs,
             precomputed_knn=(knn_indices, knn_dists, knn_index),
         )
-        with warnings.catch_warnings():
-            # Expected for very clumpy data; UMAP still gives a usable layout.
-            warnings.filterwarnings("ignore", message=".*(not fully connected|disconnected).*")
-            # Small inputs use an exact graph without a search index; transform is not offered for them.
-            warnings.filterwarnings("ignore", message=".*knn_search_index.*")
-            emb = model.fit_transform(x)
-        seconds[name] = time.perf_counter() - t0
-        log.info("reduce: UMAP to %d-D in %.1f s", dims, seconds[name])
-        results.append(np.ascontiguousarray(emb, dtype=np.float32))
-        models.append(model)
-    z, xy = results
+        emb = model.fit_transform(x)
+        return model, np.ascontiguousarray(emb, dtype=np.float32), time.perf_counter() - t0
+
+    # A seeded fit is single-threaded; the two fits run side by side, each on its own core, which
+    # works because the epoch kernel releases the GIL (see _prepare_umap_kernels). Each fit's result
+    # depends only on its own inputs and seed.
+    # (warnings filters are process-wide, so they are set here, not in the threads)
+    with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=2 if _parallel_fits else 1) as pool:
+        # Expected for very clumpy data; UMAP still gives a usable layout.
+        warnings.filterwarnings("ignore", message=".*(not fully connected|disconnected).*")
+        # Small inputs use an exact graph without a search index; transform is not offered for them.
+        warnings.filterwarnings("ignore", message=".*knn_search_index.*")
+        job_5d = pool.submit(fit, cluster_dims, cluster_min_dist)
+        job_2d = pool.submit(fit, 2, map_min_dist)
+        (model_5d, z, seconds["umap_5d"]), (model_2d, xy, seconds["umap_2d"]) = job_5d.result(), job_2d.result()
+    log.info("reduce: UMAP to %d-D in %.1f s, to 2-D in %.1f s (in parallel)",
+             cluster_dims, seconds["umap_5d"], seconds["umap_2d"])
     out = Reduced(
         xy=xy, z=z, method="umap", seconds={k: round(v, 3) for k, v in seconds.items()},
-        models=(models[1], models[0]) if keep_models else None,
+        models=(model_2d, model_5d) if keep_models else None,
     )
     if cache_file is not None:
         _write_result(cache_file, out)
@@ -251,7 +264,8 @@ _select = None
 
 
 def _select_kernel():
-    # Compiled on first use, after configure_numba_cache, so it is cached in the right folder.
+    # Compiled on first use, after configure_numba_cache, so it is cached in the right folder; numba
+    # is bound as a module global here because the kernel's ``numba.prange`` is resolved from there.
     global _select, numba
     if _select is None:
         import numba
@@ -276,24 +290,36 @@ def _pca(x: np.ndarray, dims: int) -> np.ndarray:
     return out
 
 
-_kernels_cached = False
+_kernels_prepared = False
+_parallel_fits = False
 
 
-def _cache_umap_kernels() -> None:
-    """Turn on numba's disk cache for umap's lazily compiled kernels (umap marks only one as cacheable).
+def _prepare_umap_kernels() -> None:
+    """Make umap's numba kernels cacheable on disk, and its serial epoch kernel release the GIL.
 
-    Without this every new process spends several seconds compiling the same layout and graph code.
-    Only kernels not yet compiled in this process are affected; their cache entries are keyed by
-    umap's source file, so upgrading umap invalidates them.
+    umap marks only one kernel as cacheable, so without this every new process spends several
+    seconds compiling the same graph and layout code. Only kernels not yet compiled in this process
+    are affected; cache entries are keyed by umap's source file, so upgrading umap invalidates them.
+    The epoch kernel is recompiled with ``nogil`` (same code and flags otherwise) so two seeded
+    fits can run in parallel threads; if umap's internals differ from what is expected, the fits
+    simply run one after the other.
     """
-    global _kernels_cached
-    if _kernels_cached:
+    global _kernels_prepared, _parallel_fits
+    if _kernels_prepared:
         return
-    _kernels_cached = True
+    _kernels_prepared = True
+    import numba
+    import umap.layouts
+
+    kernel = getattr(umap.layouts, "_optimize_layout_euclidean_single_epoch", None)
+    if kernel is not None and hasattr(umap.layouts, "_nb_optimize_layout_euclidean_single_epoch"):
+        umap.layouts._nb_optimize_layout_euclidean_single_epoch = numba.njit(
+            kernel, fastmath=True, parallel=False, nogil=True, cache=bool(os.environ.get("NUMBA_CACHE_DIR"))
+        )
+        _parallel_fits = True
     if not os.environ.get("NUMBA_CACHE_DIR"):
         return
     import numba.core.caching
-    import umap.layouts
     import umap.umap_
     import umap.utils
     from numba.core.registry import CPUDispatcher
@@ -305,6 +331,6 @@ def _cache_umap_kernels() -> None:
                 try:
                     obj.enable_caching()
                     n += 1
-                except Exception as exc:  # a kernel numba cannot cache just stays uncached
+                except Exception as exc:  # noqa: BLE001 - a kernel numba cannot cache just stays uncached
                     log.debug("reduce: cannot cache %s: %s", obj.__name__, exc)
     log.debug("reduce: disk cache enabled for %d umap kernels", n)

@@ -8,7 +8,14 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from etl.label import CLUSTER_COLUMNS, NOISE_LABEL, label_clusters, make_label, stable_ids, unique_labels
+from etl.label import (
+    CLUSTER_COLUMNS,
+    NOISE_LABEL,
+    label_clusters,
+    make_label,
+    stable_ids,
+    unique_labels,
+)
 
 CORPUS = {
     "card": [
@@ -48,7 +55,7 @@ def test_clusters_frame_matches_the_published_table():
     out = label_clusters(*corpus())
     assert out.clusters.schema == pl.Schema(CLUSTER_COLUMNS)
     sql = (Path(__file__).resolve().parents[2] / "sql" / "schema" / "clusters.sql").read_text()
-    declared = re.findall(r"^\s+([a-z_]+)\s+(?:integer|varchar|bigint|double)", sql, flags=re.M)
+    declared = re.findall(r"^\s+([a-z_]+)\s+(?:integer|varchar|bigint|double)", sql, flags=re.MULTILINE)
     assert declared == list(CLUSTER_COLUMNS)
 
 

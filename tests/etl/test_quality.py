@@ -76,21 +76,22 @@ def test_success_rates_in_views_equal_a_recount_of_the_raw_input(built):
 
 
 def test_scaling_view_shows_rlhf_falling_and_others_flat(built):
-    rows = built[0].sql("select model_type, model_size_b, success_rate from scaling_metrics").pl()
-    by_type = {
-        t: dict(zip(g["model_size_b"], g["success_rate"]))
-        for (t,), g in rows.group_by("model_type")
-    }
-    rlhf = by_type["rlhf"]
-    assert rlhf[2.7] - rlhf[52.0] > 0.12
+    """RLHF's 52B success CI lies wholly below its 2.7B CI; for the other types the two CIs overlap
+    (about 200 attacks per cell at this size, so "flat" is judged with the uncertainty, not a point gap)."""
+    rows = built[0].sql(
+        "select model_type, model_size_b, success_ci_low, success_ci_high from scaling_metrics"
+    ).pl()
+    ci = {(r["model_type"], r["model_size_b"]): (r["success_ci_low"], r["success_ci_high"]) for r in rows.iter_rows(named=True)}
+    assert ci[("rlhf", 52.0)][1] < ci[("rlhf", 2.7)][0]
     for other in ("plain lm", "context distillation", "rejection sampling"):
-        assert abs(by_type[other][2.7] - by_type[other][52.0]) < 0.10, other
+        small, large = ci[(other, 2.7)], ci[(other, 52.0)]
+        assert small[0] <= large[1] and large[0] <= small[1], other
 
 
 def test_priorities_rank_misinformation_above_piracy(built):
-    ranks = dict(built[0].sql("select theme, rank from priority_areas").fetchall())
+    ranks = dict(built[0].execute("select theme, rank from priority_areas").fetchall())
     assert ranks["misinformation_conspiracy"] < ranks["digital_piracy_ip"]
-    explanation = built[0].sql(
+    explanation = built[0].execute(
         "select explanation from priority_areas where theme = 'misinformation_conspiracy'"
     ).fetchone()[0]
     assert "%" in explanation

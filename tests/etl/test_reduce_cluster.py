@@ -53,7 +53,7 @@ def test_reduce_is_deterministic_for_a_seed(data, reduced):
 
 
 def test_reduce_keeps_blobs_apart_on_the_map(data, reduced):
-    x, truth = data
+    _, truth = data
     centres = np.array([reduced.xy[truth == k].mean(axis=0) for k in range(4)])
     spread = max(np.linalg.norm(reduced.xy[truth == k] - centres[k], axis=1).mean() for k in range(4))
     gaps = [np.linalg.norm(centres[i] - centres[j]) for i in range(4) for j in range(i + 1, 4)]
@@ -138,3 +138,14 @@ def test_cluster_tiny_input_is_one_cluster(caplog):
 def test_default_min_cluster_size_grows_with_data():
     assert default_min_cluster_size(100) >= 5
     assert default_min_cluster_size(40_000) > default_min_cluster_size(10_000) > default_min_cluster_size(1_000)
+
+
+def test_one_dominant_cluster_is_split_into_its_sub_clusters(caplog):
+    rng = np.random.default_rng(2)
+    sub = rng.uniform(-1.5, 1.5, size=(6, 5))  # six sub-groups close enough for "eom" to merge them
+    z = np.vstack([c + 0.3 * rng.standard_normal((100, 5)) for c in sub] + [40 + 0.3 * rng.standard_normal((60, 5))])
+    with caplog.at_level("INFO", logger="redteam_risk.cluster"):
+        labels = cluster(z.astype(np.float32), min_cluster_size=20)
+    assert "leaf selection" in caplog.text
+    sizes = np.bincount(labels[labels >= 0])
+    assert len(sizes) >= 6 and sizes.max() < 0.5 * len(z)
