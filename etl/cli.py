@@ -115,9 +115,9 @@ def dashboard(
     """Serve the dashboard (Streamlit) on HOST:PORT, reading DB read-only."""
     if not db.is_file():
         raise UserError(f"database not found: {db}; build one with `redteam-risk etl INPUT --db {db}`")
-    import dashboard as dashboard_package
+    import importlib.util
 
-    app_path = Path(dashboard_package.__file__).resolve().parent / "app.py"
+    app_path = Path(importlib.util.find_spec("dashboard.app").origin)
     env = {**os.environ, "REDTEAM_RISK_DB": str(db.resolve())}
     cmd = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.address", host, "--server.port",
            str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
