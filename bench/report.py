@@ -79,7 +79,8 @@ def figures(results: dict, rows: int, small_rows: int, increment_rows: int, scal
         Figure("floor_s", f"Embedding floor: encode {n} texts, batch 64", floor, "s",
                note=f"{get('floor', 'texts_per_s')} texts/s" if floor else ""),
         Figure("cold_s", f"Cold ETL, {n} rows", cold, "s"),
-        Figure("cold_over_floor", "Cold ETL ÷ embedding floor", _ratio(cold, floor), "×", 1.2, "<="),
+        Figure("cold_over_floor", "Cold ETL ÷ embedding floor", _ratio(cold, floor), "×", 1.2, "<=",
+               note=_encode_rates(results)),
         Figure("first_run_s", f"First run after install, {n} rows", first, "s"),
         Figure("first_run_over_floor", "First run after install ÷ embedding floor", _ratio(first, floor), "×", 1.6, "<="),
         Figure("bertopic_s", f"BERTopic fit_transform, {n} texts (embeds itself)", bert, "s"),
@@ -121,6 +122,20 @@ def figures(results: dict, rows: int, small_rows: int, increment_rows: int, scal
             fig.previous = previous.get(fig.key)
         fig.check()
     return out
+
+
+def _encode_rates(results: dict) -> str:
+    """Texts/s of the model inside the cold ETL vs in the floor run: unequal rates mean the machine's load
+    changed between the two, and the ratio is off by about that factor."""
+    cold, floor = _ok(results, "cold"), _ok(results, "floor")
+    if not cold or not floor:
+        return ""
+    seconds = cold.get("spy_seconds", {}).get("embed.model_encode")
+    if not seconds:
+        return ""
+    texts = cold.get("n_loaded", 0) - cold.get("n_duplicates", 0) + (cold.get("spy_returns") or {}).get(
+        "embed.model_encode", 0)
+    return f"model speed: {texts / seconds:.0f} texts/s in the ETL, {floor['texts_per_s']:.0f} in the floor run"
 
 
 def _quality(results: dict, previous: dict[str, float]) -> list[Figure]:
@@ -232,8 +247,8 @@ def _etl_table(results: dict) -> list[str]:
               "`etl.pipeline.run` (the figure used in ratios), `process` adds interpreter start and imports. "
               "CPU/wall near 2 means both cores busy; numba compiled: functions compiled instead of loaded from "
               "numba's disk cache, and the seconds that took."), "",
-             "| Run | Rows | " + " | ".join(STAGES) + " | run() | process | CPU/wall | peak RSS | numba compiled |",
-             "|---|---:|" + "---:|" * (len(STAGES) + 5)]
+             "| Run | Rows | " + " | ".join(STAGES) + " | run() | process | CPU/wall | peak RSS | numba compiled | load |",
+             "|---|---:|" + "---:|" * (len(STAGES) + 6)]
     for name, label in ETL_RUNS:
         r = _ok(results, name)
         if not r:
@@ -243,8 +258,15 @@ def _etl_table(results: dict) -> list[str]:
         lines.append(
             f"| {label} | {r.get('n_loaded', 0):,} | " + " | ".join(_fmt(stages.get(s)) for s in STAGES)
             + f" | {_fmt(r.get('run_s'))} | {_fmt(r.get('process_s'))} | {_fmt(cpu_wall)} | "
-            f"{_fmt(r.get('peak_rss_mb'), 'MB')} | {r.get('numba_compiles', 0)} fn, {_fmt(r.get('numba_compile_s'), 's')} |")
+            f"{_fmt(r.get('peak_rss_mb'), 'MB')} | {r.get('numba_compiles', 0)} fn, {_fmt(r.get('numba_compile_s'), 's')} | "
+            f"{_load(r)} |")
     return lines
+
+
+def _load(result: dict) -> str:
+    """The machine's 1-minute load average when the child started → ended."""
+    before, after = (result.get("load_avg_1m") or [None, None])[:2]
+    return f"{before:.1f}→{after:.1f}" if before is not None and after is not None else "—"
 
 
 def _stage_cpu(results: dict) -> list[str]:
@@ -269,7 +291,7 @@ def _embedding_detail(results: dict) -> list[str]:
                  f"({calls.get('embed.model_encode', 0)} calls, {(cold.get('spy_returns') or {}).get('embed.model_encode', '?')} "
                  f"texts in the last), cache load {_fmt(spy.get('embed.load_cache'), 's')}"
                  + (f"; floor encode {_fmt(floor['encode_s'], 's')} for {floor['n_texts']:,} texts "
-                    f"({floor['n_unique_texts']:,} distinct)" if floor else ""))
+                    f"({floor['n_unique_texts']:,} distinct), load {_load(floor)}" if floor else ""))
     if sub:
         lines.append("- reduce sub-steps: " + ", ".join(f"{k} {_fmt(v, 's')}" for k, v in sub.items()))
     if "themes.assign_themes" in spy:
@@ -310,7 +332,7 @@ def _bertopic_detail(results: dict) -> list[str]:
         return []
     steps = ", ".join(f"{k} {_fmt(v, 's')}" for k, v in bert.get("step_s", {}).items())
     return ["", (f"BERTopic {bert.get('bertopic_version', '')}: fit_transform {_fmt(bert['fit_s'], 's')} ({steps}), "
-                 f"{bert.get('n_topics')} topics, peak RSS {_fmt(bert.get('peak_rss_mb'), 'MB')}.")]
+                 f"{bert.get('n_topics')} topics, peak RSS {_fmt(bert.get('peak_rss_mb'), 'MB')}, load {_load(bert)}.")]
 
 
 def machine() -> dict:
