@@ -40,6 +40,7 @@ class EtlConfig:
     max_reject_rate: float = settings.DEFAULT_MAX_REJECT_RATE
     model: str | None = None
     embed_text: str = settings.DEFAULT_EMBED_TEXT
+    embed_precision: str = "auto"
     cache_dir: Path | None = None
     taxonomy: Path | None = None
     seed: int = settings.DEFAULT_SEED
@@ -113,7 +114,7 @@ def run(config: EtlConfig) -> RunSummary:
     attacks = ingested.attacks
     with timer.stage("embed"):
         texts = embed.embedding_texts(attacks, config.embed_text)
-        embedder = embed.Embedder(config.model, cache_dir, progress=config.progress)
+        embedder = embed.Embedder(config.model, cache_dir, progress=config.progress, precision=config.embed_precision)
         vectors = embedder.encode(texts)
     with timer.stage("reduce"):
         reduced = reduce.reduce(vectors, seed=config.seed, cache_dir=cache_dir)
@@ -157,7 +158,8 @@ def run(config: EtlConfig) -> RunSummary:
             "n_rejected": n_rejected,
             "n_duplicates": n_duplicates,
             "parameters": json.dumps(
-                {**config.parameters(), "model_id": embedder.model_id, "taxonomy_settings": taxonomy.settings()},
+                {**config.parameters(), "model_id": embedder.model_id, "embed_precision_used": embedder.precision,
+                 "taxonomy_settings": taxonomy.settings()},
                 default=str,
             ),
             "code_version": __version__,

@@ -144,3 +144,28 @@ def test_folder_that_is_not_a_model_is_a_user_error(tmp_path):
     assert e.model_id.startswith("path:")
     with pytest.raises(UserError, match="cannot be loaded offline"):
         e.encode(["hello"])
+
+
+def test_precision_setting_is_validated_and_auto_follows_the_cpu(monkeypatch):
+    with pytest.raises(UserError, match="precision"):
+        embed.resolve_precision("int4")
+    assert embed.resolve_precision("float32") == "float32"
+    monkeypatch.setattr(embed, "native_bfloat16", lambda: False)
+    assert embed.resolve_precision("auto") == "float32"
+    monkeypatch.setattr(embed, "native_bfloat16", lambda: True)
+    assert embed.resolve_precision("auto") == "bfloat16"
+
+
+def test_bfloat16_vectors_match_float32_and_are_cached_apart(tmp_path, model):
+    full = make(tmp_path, model, precision="float32")
+    half = make(tmp_path, model, precision="bfloat16")
+    assert full.cache_path != half.cache_path
+    a, b = full.encode(TEXTS), half.encode(TEXTS)
+    assert b.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-4)
+    cosine = (a * b).sum(axis=1)
+    assert cosine.min() > 0.999
+    assert not np.array_equal(a, b)  # really computed in bfloat16
+    # Each precision reads back its own vectors bit for bit.
+    np.testing.assert_array_equal(make(tmp_path, model, precision="bfloat16").encode(TEXTS), b)
+    np.testing.assert_array_equal(make(tmp_path, model, precision="float32").encode(TEXTS), a)
