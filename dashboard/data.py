@@ -395,6 +395,19 @@ def map_points(filters: Filters) -> pl.DataFrame:
     return _call("map_points", filters)
 
 
+def map_figure(filters: Filters, color_by: str):
+    """The attack map figure (``dashboard.charts.attack_map``) for ``filters``, built once per database,
+    filters and colouring and shared by every session: treat it as read-only."""
+    return _map_figure(current(), filters, color_by)
+
+
+@st.cache_resource(ttl=CACHE_TTL, max_entries=16, show_spinner=False)
+def _map_figure(db: Db, filters: Filters, color_by: str):
+    from dashboard import charts
+
+    return charts.attack_map(_cached(db, "map_points", (filters,)), color_by, _cached(db, "clusters", ()))
+
+
 def count_attacks(filters: Filters, ids: tuple[str, ...] | None = None) -> int:
     return _call("count_attacks", filters, ids)
 

@@ -20,7 +20,7 @@ if points.height == 0:
     st.stop()
 
 color_by = st.radio("Colour by", charts.MAP_COLOR_MODES, format_func=COLOR_LABELS.get, horizontal=True, key="map_color")
-fig = charts.attack_map(points, color_by, data.clusters())
+fig = data.map_figure(filters, color_by)
 event = st.plotly_chart(fig, on_select="rerun", selection_mode=("box", "lasso"), key="attack_map",
                         config={"displaylogo": False, "scrollZoom": True})
 ui.caption(points.height, filters, options)
