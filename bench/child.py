@@ -206,9 +206,13 @@ def measure_floor(spec: dict) -> dict:
     t0 = time.perf_counter()
     model = _model()
     load_s = time.perf_counter() - t0
+    from etl import embed
+
+    precision = spec.get("precision", "float32")
     t0 = time.perf_counter()
-    vectors = model.encode(texts, batch_size=FLOOR_BATCH_SIZE, show_progress_bar=False,
-                           normalize_embeddings=True, convert_to_numpy=True)
+    with embed._autocast(precision):
+        vectors = model.encode(texts, batch_size=FLOOR_BATCH_SIZE, show_progress_bar=False,
+                               normalize_embeddings=True, convert_to_numpy=True)
     encode_s = time.perf_counter() - t0
     out = _usage()
     import torch
@@ -222,6 +226,7 @@ def measure_floor(spec: dict) -> dict:
         "model_load_s": round(load_s, 3),
         "encode_s": round(encode_s, 3),
         "texts_per_s": round(len(texts) / encode_s, 1),
+        "precision": precision,
         "torch_threads": torch.get_num_threads(),
     }
 
@@ -264,6 +269,7 @@ def measure_etl(spec: dict) -> dict:
         inputs=tuple(Path(p) for p in spec["inputs"]),
         db=Path(spec["db"]),
         seed=int(spec.get("seed", 0)),
+        reuse=bool(spec.get("reuse", True)),
         progress=False,
     )
     profiler = None

@@ -12,7 +12,7 @@ import platform
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-STAGES = ("ingest", "embed", "reduce", "cluster", "label", "themes", "publish")
+STAGES = ("reuse", "ingest", "embed", "reduce", "cluster", "label", "themes", "publish")
 PAGE_WARM_TARGET_S = 0.3
 PDF_WARM_TARGET_S = 5.0
 QUALITY_TOLERANCE = 0.01  # a quality figure "regresses" when it falls more than this below the previous run
@@ -23,6 +23,7 @@ ETL_RUNS = (
     ("cold_small", "Cold ETL (small)"),
     ("cold", "Cold ETL"),
     ("warm", "Warm rerun"),
+    ("warm_rebuild", "Warm rerun, --no-reuse"),
     ("incremental", "Incremental (+ new attacks)"),
     ("seed_stability", "Second UMAP seed (cache warm)"),
     ("scale", "Scale (4×)"),
@@ -81,6 +82,11 @@ def figures(results: dict, rows: int, small_rows: int, increment_rows: int, scal
         Figure("cold_s", f"Cold ETL, {n} rows", cold, "s"),
         Figure("cold_over_floor", "Cold ETL ÷ embedding floor", _ratio(cold, floor), "×", 1.2, "<=",
                note=_encode_rates(results)),
+        Figure("floor_etl_precision_s", "Embedding floor at the ETL's precision "
+               f"({(_ok(results, 'floor_etl_precision') or {}).get('precision', '?')})",
+               get("floor_etl_precision", "encode_s"), "s"),
+        Figure("cold_over_floor_etl_precision", "Cold ETL ÷ floor at the ETL's precision (the ETL's own overhead)",
+               _ratio(cold, get("floor_etl_precision", "encode_s")), "×"),
         Figure("first_run_s", f"First run after install, {n} rows", first, "s"),
         Figure("first_run_over_floor", "First run after install ÷ embedding floor", _ratio(first, floor), "×", 1.6, "<="),
         Figure("bertopic_s", f"BERTopic fit_transform, {n} texts (embeds itself)", bert, "s"),
@@ -90,6 +96,8 @@ def figures(results: dict, rows: int, small_rows: int, increment_rows: int, scal
                if small and cold else ""),
         Figure("warm_s", "Warm rerun, unchanged data", warm, "s"),
         Figure("warm_over_cold", "Warm rerun ÷ cold ETL", _ratio(warm, cold), "×", 0.05, "<="),
+        Figure("warm_rebuild_s", "Warm rerun with --no-reuse (rebuilt from the embedding and reduce caches)",
+               get("warm_rebuild", "run_s"), "s"),
         Figure("incremental_s", f"{n} + {increment_rows:,} new attacks, caches warm", inc, "s"),
         Figure("incremental_over_cold", f"+{increment_rows:,} attacks ÷ cold ETL", _ratio(inc, cold), "×", 0.10, "<="),
         Figure("cold_peak_rss_gb", f"Peak RSS, cold ETL {n} rows", _gb(get("cold", "peak_rss_mb")), "GB", 2.0, "<="),

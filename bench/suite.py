@@ -156,12 +156,13 @@ class Suite:
 
     def etl(self, name: str, inputs: list[Path], work: Path, numba: Path, *, seed: int = 0, fresh: bool = True,
             truth: Path | None = None, compare_db: Path | None = None, profile: Path | None = None,
-            cache: Path | None = None) -> dict:
+            cache: Path | None = None, reuse: bool = True) -> dict:
         """One ETL child. ``fresh``: start from an empty embedding cache and no database in ``work``."""
         if fresh:
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir(parents=True)
-        spec = {"kind": "etl", "inputs": [str(p) for p in inputs], "db": str(work / "risk.duckdb"), "seed": seed}
+        spec = {"kind": "etl", "inputs": [str(p) for p in inputs], "db": str(work / "risk.duckdb"), "seed": seed,
+                "reuse": reuse}
         if truth is not None:
             spec["truth"] = str(truth)
         if compare_db is not None:
@@ -198,6 +199,16 @@ def _floor(s: Suite) -> dict:
     return s.child("floor", {"kind": "floor", "input": str(s.main_input)}, s.env(s.work("floor") / "cache"))
 
 
+def _floor_etl_precision(s: Suite) -> dict:
+    """The floor again in the precision the ETL picks on this CPU (bfloat16 where native): the ETL's own
+    embedding cost, so its overhead beyond embedding can be read off."""
+    from etl import embed
+
+    return s.child("floor_etl_precision", {"kind": "floor", "input": str(s.main_input),
+                                           "precision": embed.resolve_precision("auto")},
+                   s.env(s.work("floor") / "cache"))
+
+
 def _cold(s: Suite) -> dict:
     """Cold ETL at full size: empty embedding cache, new database, numba cache warm from other data."""
     work = s.work("cold")
@@ -221,6 +232,12 @@ def _warm(s: Suite) -> dict:
     """Rerun on unchanged data: the cold build's database path and caches."""
     work = s.work("cold")
     return s.etl("warm", [s.main_input], work, s.numba("etl"), fresh=False)
+
+
+def _warm_rebuild(s: Suite) -> dict:
+    """The warm rerun again with the unchanged-input shortcut off: what a rebuild from the caches costs."""
+    work = s.work("cold")
+    return s.etl("warm_rebuild", [s.main_input], work, s.numba("etl"), fresh=False, reuse=False)
 
 
 def _incremental(s: Suite) -> dict:
@@ -271,9 +288,11 @@ STEPS: tuple[Step, ...] = (
     Step("warmup_bertopic", "BERTopic numba warm-up", (), _warmup_bertopic),
     Step("floor", "Embedding floor", (), _floor),
     Step("cold", "Cold ETL", ("warmup_etl",), _cold),
+    Step("floor_etl_precision", "Embedding floor at the ETL's precision", (), _floor_etl_precision),
     Step("bertopic", "BERTopic fit_transform", ("warmup_bertopic",), _bertopic),
     Step("cold_small", "Cold ETL (small)", ("warmup_etl",), _cold_small),
     Step("warm", "Warm rerun", ("cold",), _warm),
+    Step("warm_rebuild", "Warm rerun, --no-reuse", ("cold",), _warm_rebuild),
     Step("incremental", "Incremental", ("cold",), _incremental),
     Step("seed_stability", "Second seed", ("cold",), _seed_stability),
     Step("dashboard", "Dashboard", ("cold",), _dashboard),
