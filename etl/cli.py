@@ -88,6 +88,15 @@ def etl(
     = settings.DEFAULT_SEED,
     min_cluster_size: Annotated[Optional[int], typer.Option(min=2, help="HDBSCAN min_cluster_size (default: scaled "
                                                             "to the data size).")] = None,
+    recluster_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="Incremental runs: when at most this "
+                                                   "share of the rows are new since the published build (and at "
+                                                   "most this share of its rows are gone) and the model, embedded "
+                                                   "text, seed and min cluster size are unchanged, earlier attacks "
+                                                   "keep their map position and cluster and the new ones are placed "
+                                                   "among them (UMAP transform, HDBSCAN approximate prediction) "
+                                                   "instead of refitting. 0 always refits.")] = settings.DEFAULT_RECLUSTER_SHARE,
+    reuse: Annotated[bool, typer.Option(help="When the inputs, settings and code are unchanged since the published "
+                                        "build, publish a copy of it as a new run instead of rebuilding.")] = True,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
     """Ingest attack records, analyse them and publish one DuckDB database."""
@@ -100,9 +109,13 @@ def etl(
         inputs=tuple(inputs), db=db, fmt=fmt, mapping=_parse_mapping(map_ or []), dataset=dataset,
         success_threshold=success_threshold, strict=strict, max_reject_rate=max_reject_rate, model=model,
         embed_text=embed_text, embed_precision=embed_precision, cache_dir=cache_dir, taxonomy=taxonomy, seed=seed, min_cluster_size=min_cluster_size,
-        progress=progress,
+        reuse=reuse, recluster_share=recluster_share, progress=progress,
     ))
     total = sum(summary.stage_seconds.values())
+    if summary.reused_from:
+        typer.echo(f"unchanged since run {summary.reused_from}: republished {summary.db} as run {summary.run_id} "
+                   f"in {total:.1f} s (--no-reuse rebuilds)")
+        return
     typer.echo(
         f"published {summary.db}: read {summary.n_read}, loaded {summary.n_loaded}, rejected {summary.n_rejected}, "
         f"duplicates {summary.n_duplicates}, {summary.n_clusters} clusters, {total:.1f} s (run {summary.run_id})"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -41,6 +43,15 @@ def default_min_samples(min_cluster_size: int) -> int:
     return max(5, min_cluster_size // 2)
 
 
+@dataclass
+class Clustering:
+    """``labels``: (n,) int32 raw labels, -1 = unclustered. ``model``: the fitted ``hdbscan.HDBSCAN`` whose
+    labels these are (None when the input was too small to cluster), for ``predict`` on new points."""
+
+    labels: np.ndarray
+    model: Any = None
+
+
 def cluster(
     z: np.ndarray,
     min_cluster_size: int | None = None,
@@ -53,18 +64,28 @@ def cluster(
     ``default_min_samples(min_cluster_size)``. With fewer than ``MIN_ROWS`` rows every row is put
     in cluster 0. Deterministic for a given input.
     """
+    return fit(z, min_cluster_size, min_samples, selection_method).labels
+
+
+def fit(
+    z: np.ndarray,
+    min_cluster_size: int | None = None,
+    min_samples: int | None = None,
+    selection_method: str = SELECTION_METHOD,
+) -> Clustering:
+    """As ``cluster``, also returning the fitted model (see ``Clustering``)."""
     start = time.perf_counter()
     n = z.shape[0]
     if n < MIN_ROWS:
         log.info("cluster: only %d rows (< %d), putting all of them in one cluster", n, MIN_ROWS)
-        return np.zeros(n, dtype=np.int32)
+        return Clustering(np.zeros(n, dtype=np.int32))
     mcs = min_cluster_size or default_min_cluster_size(n)
     ms = min_samples or default_min_samples(mcs)
     ms = min(ms, n - 1)
     log.info("cluster: start, %d rows, min_cluster_size %d, min_samples %d, %s", n, mcs, ms, selection_method)
     import hdbscan
 
-    def fit(method: str) -> np.ndarray:
+    def fit_one(method: str) -> tuple[np.ndarray, Any]:
         model = hdbscan.HDBSCAN(
             min_cluster_size=mcs,
             min_samples=ms,
@@ -72,16 +93,16 @@ def cluster(
             cluster_selection_method=method,
             core_dist_n_jobs=1,
         )
-        return model.fit_predict(np.ascontiguousarray(z, dtype=np.float64)).astype(np.int32)
+        return model.fit_predict(np.ascontiguousarray(z, dtype=np.float64)).astype(np.int32), model
 
-    labels = fit(selection_method)
+    labels, model = fit_one(selection_method)
     largest = int(np.bincount(labels[labels >= 0]).max()) if (labels >= 0).any() else 0
     if selection_method == "eom" and largest > DOMINANT_SHARE * n:
-        leaf = fit("leaf")
+        leaf, leaf_model = fit_one("leaf")
         if leaf.max() > labels.max():
             log.info("cluster: one cluster held %d of %d rows; using leaf selection (%d clusters) instead",
                      largest, n, int(leaf.max()) + 1)
-            labels = leaf
+            labels, model = leaf, leaf_model
     n_clusters = int(labels.max()) + 1
     n_noise = int((labels < 0).sum())
     if n_clusters == 0:
@@ -90,4 +111,19 @@ def cluster(
         "cluster: done in %.1f s, %d clusters, %d unclustered rows (%.0f %%)",
         time.perf_counter() - start, n_clusters, n_noise, 100 * n_noise / n,
     )
-    return labels
+    return Clustering(labels, model)
+
+
+def predict(model: Any, z: np.ndarray) -> np.ndarray:
+    """Raw labels of new points ``z`` (m, k) in the clusters of a fitted ``model`` (``Clustering.model``),
+    by HDBSCAN's approximate prediction: int32, -1 = unclustered. The training labels do not change."""
+    import hdbscan
+
+    if len(z) == 0:
+        return np.zeros(0, dtype=np.int32)
+    if getattr(model, "_prediction_data", None) is None:
+        model.generate_prediction_data()
+    if model.prediction_data_.cluster_tree.shape[0] == 0:  # no cluster at all: hdbscan would warn
+        return np.full(len(z), -1, dtype=np.int32)
+    labels, _ = hdbscan.approximate_predict(model, np.ascontiguousarray(z, dtype=np.float64))
+    return np.asarray(labels, dtype=np.int32)

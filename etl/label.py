@@ -53,8 +53,12 @@ class Labelled:
     clusters: pl.DataFrame
 
 
-def stable_ids(raw_labels: np.ndarray, attack_ids: list[str]) -> np.ndarray:
-    """Renumber ``raw_labels`` 0..k-1 by cluster size descending, ties by smallest attack id; -1 kept."""
+def stable_ids(raw_labels: np.ndarray, attack_ids: list[str], fixed: dict[int, int] | None = None) -> np.ndarray:
+    """Renumber ``raw_labels`` 0..k-1 by cluster size descending, ties by smallest attack id; -1 kept.
+
+    ``fixed`` (raw label -> id) keeps ids an earlier build published, e.g. when new attacks were placed into
+    its clusters; other clusters are numbered after the largest fixed id. Ids can then have gaps (a cluster
+    that lost all its attacks)."""
     raw = np.asarray(raw_labels)
     frame = pl.DataFrame({"raw": raw.astype(np.int64), "attack_id": pl.Series(attack_ids, dtype=pl.String)})
     order = (
@@ -63,7 +67,10 @@ def stable_ids(raw_labels: np.ndarray, attack_ids: list[str]) -> np.ndarray:
         .agg(pl.len().alias("n"), pl.col("attack_id").min().alias("first_id"))
         .sort(["n", "first_id"], descending=[True, False])
     )
-    mapping = dict(zip(order["raw"].to_list(), range(order.height)))
+    fixed = {int(r): int(i) for r, i in (fixed or {}).items() if r >= 0}
+    rest = [r for r in order["raw"].to_list() if r not in fixed]
+    start = max(fixed.values(), default=-1) + 1
+    mapping = {**fixed, **dict(zip(rest, range(start, start + len(rest))))}
     return np.array([mapping.get(int(r), NOISE_ID) for r in raw], dtype=np.int32)
 
 
@@ -75,17 +82,19 @@ def label_clusters(
     xy: np.ndarray,
     n_keywords: int = N_KEYWORDS,
     n_representatives: int = N_REPRESENTATIVES,
+    fixed_ids: dict[int, int] | None = None,
 ) -> Labelled:
     """Stable ids, keywords, representatives, labels and map centroids for every cluster.
 
     ``embeddings``: (n, d) unit vectors; ``xy``: (n, 2) map positions. Representatives are the
     attacks (distinct texts first) whose embedding is most similar to the cluster's mean embedding.
+    ``fixed_ids``: raw label -> cluster id to keep (see ``stable_ids``).
     """
     start = time.perf_counter()
     n = len(texts)
     if not (len(attack_ids) == len(raw_labels) == embeddings.shape[0] == xy.shape[0] == n):
         raise ValueError("texts, attack_ids, raw_labels, embeddings and xy must have one row per attack")
-    ids = stable_ids(raw_labels, attack_ids)
+    ids = stable_ids(raw_labels, attack_ids, fixed_ids)
     cluster_list = sorted(set(ids.tolist()) - {NOISE_ID}) + ([NOISE_ID] if (ids == NOISE_ID).any() else [])
     log.info("label: start, %d attacks in %d clusters", n, len(cluster_list))
 

@@ -45,6 +45,8 @@ class EtlConfig:
     taxonomy: Path | None = None
     seed: int = settings.DEFAULT_SEED
     min_cluster_size: int | None = None
+    recluster_share: float = settings.DEFAULT_RECLUSTER_SHARE  # above this share of new rows, refit (etl/place.py)
+    reuse: bool = True  # when inputs, settings and code match the published build, record a run on a copy of it
     progress: bool = True
 
     def parameters(self) -> dict:
@@ -62,6 +64,7 @@ class RunSummary:
     n_duplicates: int
     n_clusters: int
     stage_seconds: dict[str, float]
+    reused_from: str | None = None  # the run whose build was republished unchanged, if any
 
 
 class _Timer:
@@ -83,7 +86,7 @@ def run(config: EtlConfig) -> RunSummary:
     On any failure the previously published database is left untouched and the partial build is removed.
     """
     # Imported here so that `redteam-risk --help` and the dashboard never pay for torch/umap imports.
-    from etl import cluster, embed, label, metrics, reduce, sources, store, themes
+    from etl import cluster, embed, label, metrics, place, reduce, reuse, sources, store, themes
 
     started_at = datetime.now(timezone.utc).replace(tzinfo=None)
     run_id = started_at.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
@@ -94,6 +97,16 @@ def run(config: EtlConfig) -> RunSummary:
     cache_dir = settings.cache_dir(config.cache_dir)
     reduce.configure_numba_cache(cache_dir)
     taxonomy = themes.load_taxonomy(config.taxonomy)  # fail fast on a bad taxonomy, before any heavy work
+    fingerprint = None
+    if all(Path(p).is_file() for p in config.inputs):  # else ingest reports what is wrong with them
+        fingerprint = reuse.fingerprint(
+            config.parameters(), config.inputs, precision=embed.resolve_precision(config.embed_precision),
+            taxonomy=config.taxonomy, is_demo=_is_demo(config.inputs),
+        )
+    if config.reuse and fingerprint is not None:
+        summary = _reuse(db, fingerprint, run_id, started_at)
+        if summary is not None:
+            return summary
 
     with timer.stage("ingest"):
         ingested = sources.load(
@@ -117,9 +130,23 @@ def run(config: EtlConfig) -> RunSummary:
         embedder = embed.Embedder(config.model, cache_dir, progress=config.progress, precision=config.embed_precision)
         vectors = embedder.encode(texts)
     with timer.stage("reduce"):
-        reduced = reduce.reduce(vectors, seed=config.seed, cache_dir=cache_dir)
+        # New rows are placed on the last build's map and clusters when few enough are new (etl/place.py).
+        keys = embed.text_keys(texts)
+        fit = place.fit_parameters(embedder.model_id, embedder.precision, config.embed_text, config.seed,
+                                   config.min_cluster_size)
+        placement = place.prepare(cache_dir, store.read_previous_runs(db), keys, fit, config.recluster_share)
+        placed = place.place(placement, vectors, keys) if placement is not None else None
+        reduced = placed.reduced if placed is not None else reduce.reduce(vectors, seed=config.seed, cache_dir=cache_dir)
     with timer.stage("cluster"):
-        raw_clusters = cluster.cluster(reduced.z, min_cluster_size=config.min_cluster_size)
+        if placed is not None:
+            raw_clusters = placed.raw_labels  # predicted by place.place in the reduce stage
+            placement_info = placement.info()
+        else:
+            clustering = cluster.fit(reduced.z, min_cluster_size=config.min_cluster_size)
+            raw_clusters = clustering.labels
+            place.save_state(cache_dir, run_id, fit, keys, reduced, clustering, attacks["attack_id"].to_list())
+            placement_info = {"mode": "full", "base_run": run_id}
+        log.info("placement: %s", json.dumps(placement_info))
     with timer.stage("label"):
         labelled = label.label_clusters(
             texts=texts,
@@ -127,6 +154,7 @@ def run(config: EtlConfig) -> RunSummary:
             raw_labels=raw_clusters,
             embeddings=vectors,
             xy=reduced.xy,
+            fixed_ids=placed.cluster_ids if placed is not None else None,
         )
     with timer.stage("themes"):
         assigned = themes.assign_themes(vectors, labelled.cluster_ids, taxonomy, embedder.encode)
@@ -159,7 +187,8 @@ def run(config: EtlConfig) -> RunSummary:
             "n_duplicates": n_duplicates,
             "parameters": json.dumps(
                 {**config.parameters(), "model_id": embedder.model_id, "embed_precision_used": embedder.precision,
-                 "taxonomy_settings": taxonomy.settings()},
+                 "fingerprint": fingerprint,
+                 "taxonomy_settings": taxonomy.settings(), "placement": placement_info},
                 default=str,
             ),
             "code_version": __version__,
@@ -192,6 +221,48 @@ def run(config: EtlConfig) -> RunSummary:
         n_clusters=int(clusters.filter(pl.col("cluster_id") >= 0).height),
         stage_seconds=timer.seconds,
     )
+
+
+def _reuse(db: Path, fingerprint: str, run_id: str, started_at: datetime) -> RunSummary | None:
+    """Publish a copy of the current database with one more ``runs`` row when the published build has
+    ``fingerprint``; None (build normally) otherwise."""
+    from etl import reuse, store
+
+    t0 = time.perf_counter()
+    previous = reuse.reusable_run(store.read_previous_runs(db), fingerprint)
+    if previous is None:
+        return None
+    parameters = {**json.loads(previous["parameters"]), "reused_from": previous["run_id"]}
+    finished_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    seconds = {"reuse": round(time.perf_counter() - t0, 3)}
+    row = {**previous, "run_id": run_id, "started_at": started_at, "finished_at": finished_at,
+           "parameters": json.dumps(parameters, default=str), "stage_seconds": json.dumps(seconds)}
+    build = store.build_path(db, run_id)
+    try:
+        store.copy_build(db, build, pl.DataFrame([row]))
+        store.publish(build, db)
+    except BaseException:
+        store.discard_build(build)
+        raise
+    seconds["reuse"] = round(time.perf_counter() - t0, 3)
+    log.info("run %s: inputs, settings and code unchanged since run %s; published a copy of it in %.1f s",
+             run_id, previous["run_id"], seconds["reuse"])
+    with duckdb_connection(db) as con:
+        n_clusters = con.sql("select count(*) from clusters where cluster_id >= 0").fetchall()[0][0]
+    return RunSummary(run_id=run_id, db=db, n_read=previous["n_read"], n_loaded=previous["n_loaded"],
+                      n_rejected=previous["n_rejected"], n_duplicates=previous["n_duplicates"],
+                      n_clusters=int(n_clusters), stage_seconds=seconds, reused_from=previous["run_id"])
+
+
+@contextmanager
+def duckdb_connection(path: Path) -> Iterator:
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def _check_rejections(config: EtlConfig, n_read: int, n_rejected: int) -> None:

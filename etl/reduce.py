@@ -52,9 +52,9 @@ EXACT_KNN_MAX_ROWS = 60_000
 class Reduced:
     """``xy``: (n, 2) map coordinates; ``z``: (n, 5) clustering input; both float32.
 
-    ``method`` is "umap", or "pca" for tiny inputs. ``seconds`` times the sub-steps (knn, umap_5d,
-    umap_2d). ``models`` holds the fitted (map, cluster) UMAP objects when asked for, so that new
-    points can later be placed with ``transform`` without refitting.
+    ``method`` is "umap", "pca" for tiny inputs, or "placed" when ``etl.place`` put the rows on an
+    earlier fit's map. ``seconds`` times the sub-steps (knn, umap_5d, umap_2d). ``models`` holds the
+    fitted (map, cluster) UMAP objects when asked for (``keep_models``).
     """
 
     xy: np.ndarray
@@ -129,7 +129,7 @@ def reduce(
         log.info("reduce: done in %.1f s (result read from the cache %s)", time.perf_counter() - start, cache_file)
         return cached
 
-    _prepare_umap_kernels()
+    prepare_umap_kernels()
     import umap
     from sklearn.utils import check_random_state
 
@@ -159,7 +159,7 @@ def reduce(
         return model, np.ascontiguousarray(emb, dtype=np.float32), time.perf_counter() - t0
 
     # A seeded fit is single-threaded; the two fits run side by side, each on its own core, which
-    # works because the epoch kernel releases the GIL (see _prepare_umap_kernels). Each fit's result
+    # works because the epoch kernel releases the GIL (see prepare_umap_kernels). Each fit's result
     # depends only on its own inputs and seed.
     # (warnings filters are process-wide, so they are set here, not in the threads)
     with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=2 if _parallel_fits else 1) as pool:
@@ -239,6 +239,25 @@ def exact_knn(x: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.
     return indices, dists
 
 
+def knn_query(queries: np.ndarray, data: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Exact cosine k-nearest neighbours among the unit-vector rows of ``data`` for each row of ``queries``.
+
+    Returns (indices into ``data`` int32 (m, k), cosine distances float32 (m, k)), nearest first, ties
+    by index. A query row is never treated as its own neighbour (the two sets are distinct).
+    """
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    data = np.ascontiguousarray(data, dtype=np.float32)
+    m, k = queries.shape[0], min(k, data.shape[0])
+    indices = np.empty((m, k), dtype=np.int32)
+    dists = np.empty((m, k), dtype=np.float32)
+    select = _select_kernel()
+    no_self = -(data.shape[0] + block + 1)  # an offset under which no column is "self"
+    for lo in range(0, m, block):
+        select(queries[lo : lo + block] @ data.T, no_self, indices[lo : lo + block], dists[lo : lo + block])
+    np.clip(1.0 - dists, 0.0, 2.0, out=dists)
+    return indices, dists
+
+
 def _select_largest(sim, offset, out_idx, out_sim):  # compiled by _select_kernel
     k = out_idx.shape[1]
     for r in numba.prange(sim.shape[0]):
@@ -294,7 +313,7 @@ _kernels_prepared = False
 _parallel_fits = False
 
 
-def _prepare_umap_kernels() -> None:
+def prepare_umap_kernels() -> None:
     """Make umap's numba kernels cacheable on disk, and its serial epoch kernel release the GIL.
 
     umap marks only one kernel as cacheable, so without this every new process spends several

@@ -9,6 +9,7 @@ DEFAULT_EMBED_TEXT = "task_description+attack_text"
 DEFAULT_MAX_REJECT_RATE = 0.5
 DEFAULT_SEED = 0
 DEFAULT_BATCH_SIZE = 64
+DEFAULT_RECLUSTER_SHARE = 0.10  # above this share of new (or removed) rows since the last fit, refit the map
 
 
 def cache_dir(explicit: Path | None = None) -> Path:

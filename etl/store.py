@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -106,6 +107,21 @@ def write_build(
         create_views(con)
         if finalize is not None:
             finalize(con)
+        con.execute("checkpoint")
+    finally:
+        con.close()
+
+
+def copy_build(db_path: Path, build: Path, run: pl.DataFrame) -> None:
+    """A new build at ``build`` that is the published database plus one ``runs`` row (``run``, one row),
+    with its ``rejected_rows`` attributed to that run. Reading a file another build is replacing is safe:
+    ``os.replace`` leaves this copy reading the old file."""
+    build.unlink(missing_ok=True)
+    shutil.copyfile(db_path, build)
+    con = duckdb.connect(str(build))
+    try:
+        insert_frame(con, "runs", run)
+        con.execute("update rejected_rows set run_id = $run_id", {"run_id": run["run_id"][0]})
         con.execute("checkpoint")
     finally:
         con.close()

@@ -193,7 +193,8 @@ def test_full_disk_during_publish_keeps_old_database_and_removes_build(first_bui
 
         monkeypatch.setattr(os, "replace", replace)
 
-    config = EtlConfig(inputs=(first_build["first"],), db=db, cache_dir=first_build["cache"], progress=False)
+    config = EtlConfig(inputs=(first_build["first"],), db=db, cache_dir=first_build["cache"], progress=False,
+                       reuse=False)  # a full build (the unchanged-input shortcut has its own test in test_reuse)
     with pytest.raises(OSError) as info:
         run(config)
     assert info.value.errno == errno.ENOSPC

@@ -85,6 +85,14 @@ def test_equal_sizes_tie_break_on_smallest_attack_id():
     assert stable_ids(np.array([4, 4, 9, 9, -1]), ["b", "d", "a", "c", "e"]).tolist() == [1, 1, 0, 0, -1]
 
 
+def test_fixed_ids_are_kept_and_new_clusters_numbered_after_them():
+    raw = np.array([5, 5, 5, 2, 8, 8, 8, 8, -1])
+    ids = [f"a{i}" for i in range(len(raw))]
+    # cluster 8 is now the largest, but an earlier build published raw 5 as 0 and raw 2 as 3
+    out = stable_ids(raw, ids, fixed={5: 0, 2: 3, -1: 7})
+    assert out.tolist() == [0, 0, 0, 3, 4, 4, 4, 4, -1]
+
+
 def test_keywords_and_labels_describe_the_cluster():
     out = label_clusters(*corpus())
     rows = {r["cluster_id"]: r for r in out.clusters.iter_rows(named=True)}

@@ -1,0 +1,435 @@
+"""Placement: put a run's new attacks on the previous build's map and into its clusters instead of refitting.
+
+After every full fit the pipeline saves a *placement state* for the build (``save_state``):
+``<cache>/placement/<run_id>.pkl`` holds each row's embedding-text cache key (``etl.embed.text_keys``),
+its 2-D map and 5-D clustering coordinates, its raw HDBSCAN label, the fitted HDBSCAN model (with
+prediction data) and the fit parameters. The 384-d vectors are not stored: they are in the embedding
+cache, and the run that places new rows has them for every current row anyway.
+
+A later run on the same database (``prepare``) continues from the state of the database's last published
+build (or, when that build was itself incremental, of the full fit it started from) when the fit
+parameters are unchanged and at most ``recluster_share`` of the rows are new (and at most that share of
+the fitted rows have gone). Then (``place``):
+
+- rows whose text was in the fit keep their stored coordinates and raw label (the k-th row with a text
+  takes the fit's k-th row with that text; extra copies take the first one's);
+- each new text is placed by UMAP's own transform (the steps of ``umap.UMAP.transform`` in umap-learn
+  0.5.12, ``umap_transform``) in both layouts, from its exact cosine neighbours among the fitted rows
+  still present, and gets a raw label by HDBSCAN's approximate prediction in 5-D.
+
+Otherwise the pipeline does a full fit and saves a new state. New rows are always placed against the
+full fit, never against earlier placements, so placements do not compound: once the rows added since the
+last full fit exceed the share, the next run refits everything.
+
+The state files are pickles (HDBSCAN's model has no other serialisation). They are only read from the
+user's own cache folder, and any problem reading one means a full fit, never a failed run.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import logging
+import os
+import pickle
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from etl import settings
+
+log = logging.getLogger("redteam_risk.place")
+
+DEFAULT_RECLUSTER_SHARE = settings.DEFAULT_RECLUSTER_SHARE
+STATE_FORMAT = "redteam-risk-placement"
+STATE_VERSION = 1
+STATE_KEEP = 5  # newest states kept; each is about 250 bytes per attack (mostly the HDBSCAN model)
+FIT_LIBRARIES = ("umap-learn", "pynndescent", "hdbscan", "numba", "numpy", "scikit-learn")
+TRANSFORM_SEED = 42  # umap.UMAP's default transform_seed
+_RUN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
+
+
+@dataclass
+class State:
+    """A full fit, enough to place new rows on it. Row-aligned arrays, one row per attack of that build:
+    ``keys`` (n,) ``V16`` text keys; ``xy`` (n, 2) and ``z`` (n, 5) float32 UMAP coordinates; ``raw_labels``
+    (n,) int32 HDBSCAN labels. ``clusterer``: the fitted ``hdbscan.HDBSCAN``. ``n_neighbors``: the k of the
+    fit's neighbour graph. ``fit``: the parameters the fit depended on (``fit_parameters``). ``cluster_ids``:
+    raw label -> the cluster id that build published (``etl.label.stable_ids``)."""
+
+    run_id: str
+    fit: dict
+    keys: np.ndarray
+    xy: np.ndarray
+    z: np.ndarray
+    raw_labels: np.ndarray
+    n_neighbors: int
+    clusterer: Any
+    cluster_ids: dict[int, int]
+
+
+@dataclass
+class Placement:
+    """The decision to place rather than refit. ``state_row``: (n,) int64, for each current row the state
+    row whose coordinates and label it takes, -1 for a new row. Counts are rows of the current input
+    (``n_new``, and ``n_new_texts`` distinct new texts) and rows of the state (``n_removed``)."""
+
+    state: State
+    state_row: np.ndarray
+    n_new: int
+    n_new_texts: int
+    n_removed: int
+
+    def info(self) -> dict:
+        """What the ``runs`` row records about this run's placement."""
+        return {"mode": "incremental", "base_run": self.state.run_id, "placed": self.n_new,
+                "placed_texts": self.n_new_texts, "removed": self.n_removed}
+
+
+@dataclass
+class Placed:
+    """``reduced``: an ``etl.reduce.Reduced`` (``method`` "placed") for all rows; ``raw_labels``: (n,) int32;
+    ``cluster_ids``: raw label -> the cluster id the base build published, so that labelling can keep them."""
+
+    reduced: Any
+    raw_labels: np.ndarray
+    cluster_ids: dict[int, int]
+
+
+def fit_parameters(model_id: str, precision: str, embed_text: str, seed: int, min_cluster_size: int | None) -> dict:
+    """Everything a full fit's result depends on besides the vectors: the embedding model and precision,
+    the embedded columns, the UMAP seed, HDBSCAN's ``min_cluster_size``, the reduce and cluster settings and
+    the versions of the fitting libraries. A state is used only when this is equal."""
+    from etl import cluster, reduce
+
+    versions = {}
+    for package in FIT_LIBRARIES:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    return {
+        "state_version": STATE_VERSION,
+        "model_id": model_id,
+        "embed_precision": precision,
+        "embed_text": embed_text,
+        "seed": seed,
+        "min_cluster_size": min_cluster_size,
+        "reduce": {"n_neighbors": reduce.N_NEIGHBORS, "cluster_dims": reduce.CLUSTER_DIMS,
+                   "map_min_dist": reduce.MAP_MIN_DIST, "cluster_min_dist": reduce.CLUSTER_MIN_DIST,
+                   "init": reduce.INIT, "n_epochs": reduce.N_EPOCHS, "exact_knn_max_rows": reduce.EXACT_KNN_MAX_ROWS},
+        "cluster": {"selection_method": cluster.SELECTION_METHOD, "dominant_share": cluster.DOMINANT_SHARE},
+        "versions": versions,
+    }
+
+
+def state_path(cache_dir: Path, run_id: str) -> Path:
+    """Where the placement state of build ``run_id`` lives: ``<cache_dir>/placement/<run_id>.pkl``."""
+    return Path(cache_dir) / "placement" / f"{run_id}.pkl"
+
+
+def save_state(
+    cache_dir: Path, run_id: str, fit: dict, keys: np.ndarray, reduced: Any, clustering: Any, attack_ids: list[str]
+) -> Path | None:
+    """Save the placement state of a full fit: ``keys`` (n,) text keys, ``reduced`` (``etl.reduce.Reduced``),
+    ``clustering`` (``etl.cluster.Clustering``), ``attack_ids`` (n,) (to record the cluster ids the build
+    publishes). Written to a temporary file and renamed into place; only the newest ``STATE_KEEP`` states
+    are kept. Returns the path, or None when there is nothing to place against
+    (tiny input: PCA or no HDBSCAN model) or the cache cannot be written (a warning; the build goes on)."""
+    if reduced.method != "umap" or clustering.model is None:
+        log.info("place: no placement state for this build (too few rows for UMAP and HDBSCAN)")
+        return None
+    from etl.label import stable_ids
+
+    start = time.perf_counter()
+    model = clustering.model
+    raw = np.asarray(clustering.labels, dtype=np.int32)
+    ids = stable_ids(raw, attack_ids)
+    _, first = np.unique(raw, return_index=True)
+    if getattr(model, "_prediction_data", None) is None:
+        model.generate_prediction_data()  # done once here so that every placement run saves the time
+    payload = {
+        "format": STATE_FORMAT, "version": STATE_VERSION, "run_id": run_id, "fit": fit,
+        "keys": np.ascontiguousarray(keys), "xy": np.ascontiguousarray(reduced.xy, dtype=np.float32),
+        "z": np.ascontiguousarray(reduced.z, dtype=np.float32),
+        "raw_labels": raw, "cluster_ids": {int(raw[i]): int(ids[i]) for i in first},
+        "n_neighbors": min(fit["reduce"]["n_neighbors"], len(keys) - 1), "clusterer": model,
+    }
+    path = state_path(cache_dir, run_id)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}-{path.name}")
+        try:
+            with open(tmp, "wb") as fh:
+                pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        _prune(path.parent)
+    except OSError as exc:  # a read-only or full cache must not fail the build
+        log.warning("place: could not save the placement state in %s: %s", path.parent, exc)
+        return None
+    log.info("place: saved the placement state of run %s (%.1f MB) in %.1f s",
+             run_id, path.stat().st_size / 1e6, time.perf_counter() - start)
+    return path
+
+
+def load_state(cache_dir: Path, run_id: str) -> State | None:
+    """The placement state of build ``run_id``, or None when it is missing or unusable (a warning, except
+    for a missing file)."""
+    path = state_path(cache_dir, run_id)
+    try:
+        with open(path, "rb") as fh:
+            payload = pickle.load(fh)  # the user's own cache folder, written by save_state
+        if not isinstance(payload, dict) or payload.get("format") != STATE_FORMAT:
+            raise ValueError("not a placement state")
+        if payload.get("version") != STATE_VERSION:
+            raise ValueError(f"state format version {payload.get('version')}, expected {STATE_VERSION}")
+        state = State(
+            run_id=str(payload["run_id"]), fit=dict(payload["fit"]), keys=np.asarray(payload["keys"]),
+            xy=np.asarray(payload["xy"], dtype=np.float32), z=np.asarray(payload["z"], dtype=np.float32),
+            raw_labels=np.asarray(payload["raw_labels"], dtype=np.int32), n_neighbors=int(payload["n_neighbors"]),
+            clusterer=payload["clusterer"],
+            cluster_ids={int(k): int(v) for k, v in payload["cluster_ids"].items()},
+        )
+        n = len(state.keys)
+        if (state.run_id != run_id or state.keys.dtype != np.dtype("V16") or state.xy.shape != (n, 2)
+                or state.z.ndim != 2 or len(state.z) != n or state.raw_labels.shape != (n,)
+                or not 0 < state.n_neighbors < n or not hasattr(state.clusterer, "condensed_tree_")
+                or not set(np.unique(state.raw_labels).tolist()) <= set(state.cluster_ids)):
+            raise ValueError("inconsistent contents")
+    except FileNotFoundError:
+        log.info("place: no placement state for run %s", run_id)
+        return None
+    except Exception as exc:  # noqa: BLE001 - any unusable state (truncated, another version's pickle): full fit
+        log.warning("place: ignoring the unusable placement state %s (%s: %s); doing a full fit",
+                    path, type(exc).__name__, exc)
+        return None
+    try:
+        os.utime(path)  # recently used: pruned last
+    except OSError:
+        pass
+    return state
+
+
+def base_run(previous_runs: pl.DataFrame | None) -> str | None:
+    """The build whose placement state the next run continues from: the ``base_run`` recorded by the newest
+    run of the published database's ``runs`` history that recorded a placement (after a full fit, the run
+    itself; after an incremental run, the full fit it placed on; a run that republished a build unchanged
+    carries that build's record). None when there is none."""
+    if previous_runs is None or previous_runs.height == 0 or "parameters" not in previous_runs.columns:
+        return None
+    runs = previous_runs
+    if "status" in runs.columns:
+        runs = runs.filter(pl.col("status") == "published")
+    if "started_at" in runs.columns:
+        runs = runs.sort("started_at", descending=True, nulls_last=True)
+    else:
+        runs = runs.reverse()
+    for run_id, parameters in zip(runs["run_id"].to_list(), runs["parameters"].cast(pl.String).to_list()):
+        try:
+            placement = json.loads(parameters or "{}").get("placement")
+        except (ValueError, AttributeError):
+            continue
+        if not isinstance(placement, dict):
+            continue
+        base = placement.get("base_run", run_id if placement.get("mode") == "full" else None)
+        return base if isinstance(base, str) and _RUN_ID.match(base) else None
+    return None
+
+
+def prepare(
+    cache_dir: Path,
+    previous_runs: pl.DataFrame | None,
+    keys: np.ndarray,
+    fit: dict,
+    recluster_share: float = DEFAULT_RECLUSTER_SHARE,
+) -> Placement | None:
+    """Decide whether this run's rows (text ``keys``, (n,) ``V16``, with fit parameters ``fit``) can be
+    placed on an earlier fit: returns the ``Placement``, or None for a full fit (the reason is logged).
+
+    ``previous_runs``: the published database's ``runs`` table (``etl.store.read_previous_runs``).
+    ``recluster_share``: the largest share (0–1) of new rows, and of the fit's rows no longer present,
+    that still allows placement; 0 always refits.
+    """
+    if recluster_share <= 0:
+        log.info("place: full fit (recluster share is 0)")
+        return None
+    base = base_run(previous_runs)
+    if base is None:
+        log.info("place: full fit (no earlier build to place new rows on)")
+        return None
+    state = load_state(cache_dir, base)
+    if state is None:
+        return None
+    if state.fit != fit:
+        changed = sorted(k for k in set(fit) | set(state.fit) if fit.get(k) != state.fit.get(k))
+        log.info("place: full fit (%s changed since run %s)", ", ".join(changed), base)
+        return None
+    state_row = match_rows(state.keys, keys)
+    n, n_state = len(keys), len(state.keys)
+    new = state_row < 0
+    n_new = int(new.sum())
+    n_removed = n_state - len(np.unique(state_row[~new]))
+    if n_new > recluster_share * n or n_removed > recluster_share * n_state:
+        log.info("place: full fit (%d of %d rows are new, %d of run %s's %d rows are gone; more than the "
+                 "recluster share %.0f %%)", n_new, n, n_removed, base, n_state, 100 * recluster_share)
+        return None
+    if n_state - n_removed <= state.n_neighbors:
+        log.info("place: full fit (too few of run %s's rows remain to place new rows among)", base)
+        return None
+    n_new_texts = len(np.unique(keys[new])) if n_new else 0
+    log.info("place: placing %d new rows (%d texts, %.1f %% of %d) on the fit of run %s; %d of its rows are gone",
+             n_new, n_new_texts, 100 * n_new / n, n, base, n_removed)
+    return Placement(state=state, state_row=state_row, n_new=n_new, n_new_texts=n_new_texts, n_removed=n_removed)
+
+
+def match_rows(state_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """For each of ``keys`` ((n,) ``V16``), the row of ``state_keys`` it corresponds to, -1 when its text is
+    not in the state: the k-th occurrence of a text takes the state's k-th occurrence, extra occurrences
+    the first. Returns (n,) int64."""
+
+    def frame(k: np.ndarray) -> pl.DataFrame:
+        halves = np.ascontiguousarray(k).view(np.uint64).reshape(-1, 2)
+        return pl.DataFrame({"k0": halves[:, 0], "k1": halves[:, 1]}).with_row_index("row").with_columns(
+            pl.int_range(pl.len(), dtype=pl.UInt32).over("k0", "k1").alias("occ")
+        )
+
+    current, state = frame(keys), frame(state_keys).rename({"row": "state_row"})
+    matched = current.join(state, on=["k0", "k1", "occ"], how="left").join(
+        state.filter(pl.col("occ") == 0).select("k0", "k1", pl.col("state_row").alias("first_row")),
+        on=["k0", "k1"], how="left",
+    ).sort("row")
+    out = matched.select(pl.coalesce("state_row", "first_row").fill_null(-1))
+    return out.to_series().to_numpy().astype(np.int64)
+
+
+def place(placement: Placement, vectors: np.ndarray, keys: np.ndarray) -> Placed | None:
+    """Coordinates and raw labels of every row: stored for rows of the fit, placed for new ones.
+
+    ``vectors``: (n, d) float32 unit embeddings of the current rows, ``keys`` their text keys (the same
+    rows ``prepare`` saw). Each new text is placed once (its copies share the result). Returns None
+    (with a warning) if placement fails, so the caller can fall back to a full fit.
+    """
+    from etl import cluster, reduce
+
+    start = time.perf_counter()
+    state, state_row = placement.state, placement.state_row
+    seconds: dict[str, float] = {}
+    try:
+        old = np.flatnonzero(state_row >= 0)
+        new = np.flatnonzero(state_row < 0)
+        xy = np.empty((len(state_row), 2), dtype=np.float32)
+        z = np.empty((len(state_row), state.z.shape[1]), dtype=np.float32)
+        labels = np.empty(len(state_row), dtype=np.int32)
+        rows = state_row[old]
+        xy[old], z[old], labels[old] = state.xy[rows], state.z[rows], state.raw_labels[rows]
+        if len(new):
+            # Neighbours among the fitted rows still present, each once, with the vector of a current row
+            # having its text (cached vectors are bit-identical to the ones the fit used).
+            ref_rows, first = np.unique(state_row[old], return_index=True)
+            ref_vectors = vectors[old[first]]
+            _, first_new, inverse = np.unique(keys[new], return_index=True, return_inverse=True)
+            t0 = time.perf_counter()
+            indices, dists = reduce.knn_query(vectors[new[first_new]], ref_vectors, state.n_neighbors)
+            seconds["knn"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            new_xy = umap_transform(indices, dists, state.xy[ref_rows], state.fit["reduce"]["map_min_dist"],
+                                    state.n_neighbors, state.fit["reduce"]["n_epochs"])
+            new_z = umap_transform(indices, dists, state.z[ref_rows], state.fit["reduce"]["cluster_min_dist"],
+                                   state.n_neighbors, state.fit["reduce"]["n_epochs"])
+            seconds["umap_transform"] = time.perf_counter() - t0
+            if not (np.isfinite(new_xy).all() and np.isfinite(new_z).all()):
+                raise ValueError("UMAP's transform gave non-finite coordinates")
+            t0 = time.perf_counter()
+            new_labels = cluster.predict(state.clusterer, new_z)
+            seconds["predict"] = time.perf_counter() - t0
+            inverse = inverse.ravel()
+            xy[new], z[new], labels[new] = new_xy[inverse], new_z[inverse], new_labels[inverse]
+    except Exception as exc:  # placement only saves time; any failure means a full fit instead
+        log.warning("place: placing new rows failed (%s: %s); doing a full fit", type(exc).__name__, exc, exc_info=True)
+        return None
+    log.info("place: done in %.1f s (%s)", time.perf_counter() - start,
+             ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()) or "no new rows")
+    return Placed(
+        reduced=reduce.Reduced(xy=xy, z=z, method="placed", seconds={k: round(v, 3) for k, v in seconds.items()}),
+        raw_labels=labels,
+        cluster_ids=dict(state.cluster_ids),
+    )
+
+
+def umap_transform(
+    indices: np.ndarray,
+    dists: np.ndarray,
+    reference: np.ndarray,
+    min_dist: float,
+    n_neighbors: int,
+    n_epochs: int | None = None,
+) -> np.ndarray:
+    """New points' coordinates in a fitted UMAP layout: the steps of ``umap.UMAP.transform`` (umap-learn
+    0.5.12, default settings, seeded model), given each new point's neighbours in the training data.
+
+    ``indices`` (m, k) int32 rows of ``reference`` and ``dists`` (m, k) their cosine distances, nearest
+    first; ``reference``: (r, dims) float32 training coordinates; ``min_dist``, ``n_neighbors`` and
+    ``n_epochs`` as given to the fitted ``umap.UMAP``. Returns (m, dims) float32. Deterministic.
+    """
+    from etl import reduce
+
+    reduce.prepare_umap_kernels()
+    import scipy.sparse
+    from sklearn.utils import check_random_state
+    from umap.layouts import optimize_layout_euclidean
+    from umap.umap_ import (
+        DISCONNECTION_DISTANCES,
+        INT32_MAX,
+        INT32_MIN,
+        compute_membership_strengths,
+        find_ab_params,
+        init_graph_transform,
+        make_epochs_per_sample,
+        smooth_knn_dist,
+    )
+
+    m = indices.shape[0]
+    reference = np.ascontiguousarray(reference, dtype=np.float32)
+    rng_state = check_random_state(TRANSFORM_SEED).randint(INT32_MIN, INT32_MAX, 3).astype(np.int64)
+    indices = np.array(indices, dtype=np.int32, order="C")
+    dists = np.array(dists, dtype=np.float32, order="C")
+    indices[dists >= DISCONNECTION_DISTANCES["cosine"]] = -1
+    # UMAP's local_connectivity (1.0) less one, as in transform
+    sigmas, rhos = smooth_knn_dist(dists, float(n_neighbors), local_connectivity=0.0)
+    rows, cols, vals, _ = compute_membership_strengths(indices, dists, sigmas, rhos, bipartite=True)
+    graph = scipy.sparse.coo_matrix((vals, (rows, cols)), shape=(m, reference.shape[0]))
+    csr_graph = graph.tocsr()
+    csr_graph.eliminate_zeros()
+    embedding = init_graph_transform(csr_graph, reference)
+    if n_epochs is None:
+        epochs = 100 if graph.shape[0] <= 10000 else 30
+    else:
+        epochs = int(n_epochs // 3.0)
+    graph.data[graph.data < (graph.data.max() / float(epochs))] = 0.0
+    graph.eliminate_zeros()
+    epochs_per_sample = make_epochs_per_sample(graph.data, epochs)
+    a, b = find_ab_params(1.0, min_dist)  # spread 1.0
+    out = optimize_layout_euclidean(
+        embedding, reference.copy(), graph.row, graph.col, epochs, graph.shape[1], epochs_per_sample, a, b,
+        rng_state, 1.0, 1.0 / 4.0, 5.0, False,  # repulsion_strength, learning_rate / 4, negative_sample_rate, parallel
+    )
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def _prune(folder: Path) -> None:
+    def mtime(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except OSError:  # removed by a concurrent run meanwhile
+            return 0.0
+
+    for path in sorted(folder.glob("*.pkl"), key=mtime, reverse=True)[STATE_KEEP:]:
+        path.unlink(missing_ok=True)
