@@ -82,11 +82,9 @@ def figures(results: dict, rows: int, small_rows: int, increment_rows: int, scal
         Figure("cold_s", f"Cold ETL, {n} rows", cold, "s"),
         Figure("cold_over_floor", "Cold ETL ÷ embedding floor", _ratio(cold, floor), "×", 1.2, "<=",
                note=_encode_rates(results)),
-        Figure("floor_etl_precision_s", "Embedding floor at the ETL's precision "
-               f"({(_ok(results, 'floor_etl_precision') or {}).get('precision', '?')})",
-               get("floor_etl_precision", "encode_s"), "s"),
-        Figure("cold_over_floor_etl_precision", "Cold ETL ÷ floor at the ETL's precision (the ETL's own overhead)",
-               _ratio(cold, get("floor_etl_precision", "encode_s")), "×"),
+        Figure("floor_bf16_s", "Embedding floor in bfloat16 (--embed-precision bfloat16; not the default)",
+               get("floor_bf16", "encode_s"), "s", note=f"{get('floor_bf16', 'texts_per_s')} texts/s"
+               if get("floor_bf16", "texts_per_s") else ""),
         Figure("first_run_s", f"First run after install, {n} rows", first, "s"),
         Figure("first_run_over_floor", "First run after install ÷ embedding floor", _ratio(first, floor), "×", 1.6, "<="),
         Figure("bertopic_s", f"BERTopic fit_transform, {n} texts (embeds itself)", bert, "s"),

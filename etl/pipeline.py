@@ -40,7 +40,7 @@ class EtlConfig:
     max_reject_rate: float = settings.DEFAULT_MAX_REJECT_RATE
     model: str | None = None
     embed_text: str = settings.DEFAULT_EMBED_TEXT
-    embed_precision: str = "auto"
+    embed_precision: str = settings.DEFAULT_EMBED_PRECISION
     cache_dir: Path | None = None
     taxonomy: Path | None = None
     seed: int = settings.DEFAULT_SEED
