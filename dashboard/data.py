@@ -201,8 +201,18 @@ class Queries:
         )
 
     def runs(self) -> pl.DataFrame:
-        """Build history, newest first (one row per build)."""
-        return self.sql("select * from runs order by started_at desc")
+        """Build history, newest first (one row per build), with ``build_mode``: how the build was made
+        (a copy of an unchanged build, new attacks placed on an earlier fit, or a full fit; null for builds
+        that did not record it)."""
+        return self.sql(
+            "select *, case "
+            "when json_extract_string(parameters, '$.reused_from') is not null "
+            "then 'unchanged: copy of ' || json_extract_string(parameters, '$.reused_from') "
+            "when json_extract_string(parameters, '$.placement.mode') = 'incremental' "
+            "then 'incremental: ' || json_extract_string(parameters, '$.placement.placed') "
+            "|| ' new attacks placed on the fit of ' || json_extract_string(parameters, '$.placement.base_run') "
+            "when json_extract_string(parameters, '$.placement.mode') = 'full' then 'full fit' "
+            "end as build_mode from runs order by started_at desc")
 
     def table_counts(self) -> pl.DataFrame:
         """Rows per table of the published database."""

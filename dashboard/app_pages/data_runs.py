@@ -16,7 +16,7 @@ if runs.height == 0:
     st.info("No build is recorded in this database.")
 else:
     st.dataframe(
-        runs.select("run_id", "status", "started_at", "finished_at", "n_read", "n_loaded", "n_rejected",
+        runs.select("run_id", "status", "build_mode", "started_at", "finished_at", "n_read", "n_loaded", "n_rejected",
                     "n_duplicates", "is_demo", "code_version", "inputs", "parameters", "stage_seconds"),
         hide_index=True, key="runs_table",
     )

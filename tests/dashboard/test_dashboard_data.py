@@ -136,3 +136,22 @@ def test_queries_on_a_plain_connection_match_the_dashboard(db_env):
         assert direct.map_points(filters).equals(data.map_points(filters))
     finally:
         con.close()
+
+
+def test_build_history_says_how_each_build_was_made():
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    con.execute("create table runs (run_id varchar, started_at timestamp, status varchar, parameters json)")
+    rows = [
+        ("a", "2026-01-01", '{"placement": {"mode": "full", "base_run": "a"}}'),
+        ("b", "2026-01-02", '{"placement": {"mode": "incremental", "base_run": "a", "placed": 1000}}'),
+        ("c", "2026-01-03", '{"placement": {"mode": "incremental", "base_run": "a", "placed": 1000}, '
+                            '"reused_from": "b"}'),
+        ("d", "2026-01-04", '{"seed": 0}'),  # an older build that did not record it
+    ]
+    for run_id, started, parameters in rows:
+        con.execute("insert into runs values (?, ?, 'published', ?)", [run_id, started, parameters])
+    modes = dict(data.Queries(con).runs().select("run_id", "build_mode").iter_rows())
+    assert modes == {"a": "full fit", "b": "incremental: 1000 new attacks placed on the fit of a",
+                     "c": "unchanged: copy of b", "d": None}
