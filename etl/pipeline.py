@@ -103,8 +103,9 @@ def run(config: EtlConfig) -> RunSummary:
             config.parameters(), config.inputs, precision=embed.resolve_precision(config.embed_precision),
             taxonomy=config.taxonomy, is_demo=_is_demo(config.inputs),
         )
+    previous_runs = store.read_previous_runs(db)
     if config.reuse and fingerprint is not None:
-        summary = _reuse(db, fingerprint, run_id, started_at)
+        summary = _reuse(db, previous_runs, fingerprint, run_id, started_at)
         if summary is not None:
             return summary
 
@@ -134,7 +135,7 @@ def run(config: EtlConfig) -> RunSummary:
         keys = embed.text_keys(texts)
         fit = place.fit_parameters(embedder.model_id, embedder.precision, config.embed_text, config.seed,
                                    config.min_cluster_size)
-        placement = place.prepare(cache_dir, store.read_previous_runs(db), keys, fit, config.recluster_share)
+        placement = place.prepare(cache_dir, previous_runs, keys, fit, config.recluster_share)
         placed = place.place(placement, vectors, keys) if placement is not None else None
         reduced = placed.reduced if placed is not None else reduce.reduce(vectors, seed=config.seed, cache_dir=cache_dir)
     with timer.stage("cluster"):
@@ -223,23 +224,24 @@ def run(config: EtlConfig) -> RunSummary:
     )
 
 
-def _reuse(db: Path, fingerprint: str, run_id: str, started_at: datetime) -> RunSummary | None:
-    """Publish a copy of the current database with one more ``runs`` row when the published build has
-    ``fingerprint``; None (build normally) otherwise."""
+def _reuse(db: Path, previous_runs: pl.DataFrame | None, fingerprint: str, run_id: str,
+           started_at: datetime) -> RunSummary | None:
+    """Publish a copy of the current database with one more ``runs`` row when the published build (whose
+    history is ``previous_runs``) has ``fingerprint``; None (build normally) otherwise."""
     from etl import reuse, store
 
     t0 = time.perf_counter()
-    previous = reuse.reusable_run(store.read_previous_runs(db), fingerprint)
+    previous = reuse.reusable_run(previous_runs, fingerprint)
     if previous is None:
         return None
     parameters = {**json.loads(previous["parameters"]), "reused_from": previous["run_id"]}
     finished_at = datetime.now(timezone.utc).replace(tzinfo=None)
-    seconds = {"reuse": round(time.perf_counter() - t0, 3)}
+    seconds = {"reuse": round(time.perf_counter() - t0, 3)}  # the recorded row can only hold time until the copy
     row = {**previous, "run_id": run_id, "started_at": started_at, "finished_at": finished_at,
            "parameters": json.dumps(parameters, default=str), "stage_seconds": json.dumps(seconds)}
     build = store.build_path(db, run_id)
     try:
-        store.copy_build(db, build, pl.DataFrame([row]))
+        n_clusters = store.copy_build(db, build, pl.DataFrame([row]))
         store.publish(build, db)
     except BaseException:
         store.discard_build(build)
@@ -247,22 +249,9 @@ def _reuse(db: Path, fingerprint: str, run_id: str, started_at: datetime) -> Run
     seconds["reuse"] = round(time.perf_counter() - t0, 3)
     log.info("run %s: inputs, settings and code unchanged since run %s; published a copy of it in %.1f s",
              run_id, previous["run_id"], seconds["reuse"])
-    with duckdb_connection(db) as con:
-        n_clusters = con.sql("select count(*) from clusters where cluster_id >= 0").fetchall()[0][0]
     return RunSummary(run_id=run_id, db=db, n_read=previous["n_read"], n_loaded=previous["n_loaded"],
                       n_rejected=previous["n_rejected"], n_duplicates=previous["n_duplicates"],
-                      n_clusters=int(n_clusters), stage_seconds=seconds, reused_from=previous["run_id"])
-
-
-@contextmanager
-def duckdb_connection(path: Path) -> Iterator:
-    import duckdb
-
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        yield con
-    finally:
-        con.close()
+                      n_clusters=n_clusters, stage_seconds=seconds, reused_from=previous["run_id"])
 
 
 def _check_rejections(config: EtlConfig, n_read: int, n_rejected: int) -> None:

@@ -30,11 +30,9 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import logging
-import os
 import pickle
 import re
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +40,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from etl import settings
+from etl import cachefiles, settings
 
 log = logging.getLogger("redteam_risk.place")
 
@@ -163,15 +161,8 @@ def save_state(
     }
     path = state_path(cache_dir, run_id)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}-{path.name}")
-        try:
-            with open(tmp, "wb") as fh:
-                pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        _prune(path.parent)
+        cachefiles.write_whole(path, lambda fh: pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL),
+                               STATE_KEEP)
     except OSError as exc:  # a read-only or full cache must not fail the build
         log.warning("place: could not save the placement state in %s: %s", path.parent, exc)
         return None
@@ -211,10 +202,7 @@ def load_state(cache_dir: Path, run_id: str) -> State | None:
         log.warning("place: ignoring the unusable placement state %s (%s: %s); doing a full fit",
                     path, type(exc).__name__, exc)
         return None
-    try:
-        os.utime(path)  # recently used: pruned last
-    except OSError:
-        pass
+    cachefiles.touch(path)
     return state
 
 
@@ -422,14 +410,3 @@ def umap_transform(
         rng_state, 1.0, 1.0 / 4.0, 5.0, False,  # repulsion_strength, learning_rate / 4, negative_sample_rate, parallel
     )
     return np.ascontiguousarray(out, dtype=np.float32)
-
-
-def _prune(folder: Path) -> None:
-    def mtime(path: Path) -> float:
-        try:
-            return path.stat().st_mtime
-        except OSError:  # removed by a concurrent run meanwhile
-            return 0.0
-
-    for path in sorted(folder.glob("*.pkl"), key=mtime, reverse=True)[STATE_KEEP:]:
-        path.unlink(missing_ok=True)

@@ -20,7 +20,6 @@ import logging
 import os
 import sys
 import time
-import uuid
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from etl import settings
+from etl import cachefiles, settings
 
 log = logging.getLogger("redteam_risk.reduce")
 
@@ -198,7 +197,7 @@ def _read_result(path: Path) -> Reduced | None:
     try:
         with np.load(path, allow_pickle=False) as data:
             out = Reduced(xy=data["xy"], z=data["z"], method="umap", seconds={"cached": 0.0})
-        os.utime(path)  # marks it recently used for pruning
+        cachefiles.touch(path)
         return out
     except FileNotFoundError:
         return None
@@ -209,14 +208,7 @@ def _read_result(path: Path) -> Reduced | None:
 
 def _write_result(path: Path, result: Reduced) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}-{path.name}")
-        with open(tmp, "wb") as fh:
-            np.savez(fh, xy=result.xy, z=result.z)
-        os.replace(tmp, path)
-        old = sorted(path.parent.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)[RESULT_CACHE_KEEP:]
-        for p in old:
-            p.unlink(missing_ok=True)
+        cachefiles.write_whole(path, lambda fh: np.savez(fh, xy=result.xy, z=result.z), RESULT_CACHE_KEEP)
     except OSError as exc:  # a read-only or full cache must not fail the build
         log.warning("reduce: could not cache the result in %s: %s", path.parent, exc)
 
@@ -228,15 +220,7 @@ def exact_knn(x: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.
     One (block, n) matrix product at a time, then a compiled per-row selection of the k largest
     similarities.
     """
-    n = x.shape[0]
-    k = min(k, n)
-    indices = np.empty((n, k), dtype=np.int32)
-    dists = np.empty((n, k), dtype=np.float32)
-    select = _select_kernel()
-    for lo in range(0, n, block):
-        select(x[lo : lo + block] @ x.T, lo, indices[lo : lo + block], dists[lo : lo + block])
-    np.clip(1.0 - dists, 0.0, 2.0, out=dists)  # similarity -> cosine distance
-    return indices, dists
+    return _blocked_knn(x, x, k, block, self_first=True)
 
 
 def knn_query(queries: np.ndarray, data: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
@@ -245,6 +229,11 @@ def knn_query(queries: np.ndarray, data: np.ndarray, k: int, block: int = 1024) 
     Returns (indices into ``data`` int32 (m, k), cosine distances float32 (m, k)), nearest first, ties
     by index. A query row is never treated as its own neighbour (the two sets are distinct).
     """
+    return _blocked_knn(queries, data, k, block, self_first=False)
+
+
+def _blocked_knn(queries: np.ndarray, data: np.ndarray, k: int, block: int,
+                 self_first: bool) -> tuple[np.ndarray, np.ndarray]:
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     data = np.ascontiguousarray(data, dtype=np.float32)
     m, k = queries.shape[0], min(k, data.shape[0])
@@ -253,8 +242,9 @@ def knn_query(queries: np.ndarray, data: np.ndarray, k: int, block: int = 1024) 
     select = _select_kernel()
     no_self = -(data.shape[0] + block + 1)  # an offset under which no column is "self"
     for lo in range(0, m, block):
-        select(queries[lo : lo + block] @ data.T, no_self, indices[lo : lo + block], dists[lo : lo + block])
-    np.clip(1.0 - dists, 0.0, 2.0, out=dists)
+        select(queries[lo : lo + block] @ data.T, lo if self_first else no_self,
+               indices[lo : lo + block], dists[lo : lo + block])
+    np.clip(1.0 - dists, 0.0, 2.0, out=dists)  # similarity -> cosine distance
     return indices, dists
 
 

@@ -112,10 +112,10 @@ def write_build(
         con.close()
 
 
-def copy_build(db_path: Path, build: Path, run: pl.DataFrame) -> None:
+def copy_build(db_path: Path, build: Path, run: pl.DataFrame) -> int:
     """A new build at ``build`` that is the published database plus one ``runs`` row (``run``, one row),
-    with its ``rejected_rows`` attributed to that run. Reading a file another build is replacing is safe:
-    ``os.replace`` leaves this copy reading the old file."""
+    with its ``rejected_rows`` attributed to that run; returns its number of clusters (noise excluded).
+    Reading a file another build is replacing is safe: ``os.replace`` leaves this copy reading the old file."""
     build.unlink(missing_ok=True)
     shutil.copyfile(db_path, build)
     con = duckdb.connect(str(build))
@@ -123,6 +123,7 @@ def copy_build(db_path: Path, build: Path, run: pl.DataFrame) -> None:
         insert_frame(con, "runs", run)
         con.execute("update rejected_rows set run_id = $run_id", {"run_id": run["run_id"][0]})
         con.execute("checkpoint")
+        return int(con.sql("select count(*) from clusters where cluster_id >= 0").fetchall()[0][0])
     finally:
         con.close()
 
