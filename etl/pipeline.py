@@ -167,6 +167,9 @@ def run(config: EtlConfig) -> RunSummary:
             pl.Series("cluster_label", labelled.cluster_labels, dtype=pl.String),
             pl.Series("theme", list(assigned.theme), dtype=pl.String),
             pl.Series("theme_confidence", np.asarray(assigned.confidence, dtype=np.float64)),
+            pl.Series("theme_source", ["model"] * len(texts), dtype=pl.String),
+            pl.Series("needs_review", np.asarray(assigned.confidence) < taxonomy.confidence_floor, dtype=pl.Boolean),
+            pl.Series("cluster_strength", np.where(labelled.cluster_ids >= 0, 1.0, 0.0)),
             pl.Series("x", reduced.xy[:, 0].astype(np.float64)),
             pl.Series("y", reduced.xy[:, 1].astype(np.float64)),
         )

@@ -41,7 +41,10 @@ ANALYTICS_COLUMNS: dict[str, pl.DataType] = {
     "cluster_id": pl.Int32,  # -1 = unclustered (HDBSCAN noise)
     "cluster_label": pl.String,
     "theme": pl.String,  # a theme id from the taxonomy; "other" below the confidence floor
-    "theme_confidence": pl.Float64,  # 0–1
+    "theme_confidence": pl.Float64,  # 0–1, calibrated probability that ``theme`` is right
+    "theme_source": pl.String,  # how the theme was decided: "model" | "source" (the input's own category) | "analyst"
+    "needs_review": pl.Boolean,  # the model's confidence was below the taxonomy's review threshold
+    "cluster_strength": pl.Float64,  # 0–1 HDBSCAN membership strength (1 = core member; 0 for unclustered)
     "x": pl.Float64,  # 2-D map position (UMAP)
     "y": pl.Float64,
 }

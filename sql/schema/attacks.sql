@@ -27,7 +27,10 @@ create table attacks (
     cluster_id integer,
     cluster_label varchar,
     theme varchar,
-    theme_confidence double,
+    theme_confidence double,  -- 0-1, calibrated probability that theme is right
+    theme_source varchar,  -- 'model' | 'source' (the input's own category) | 'analyst'
+    needs_review boolean,  -- the model's confidence was below the taxonomy's review threshold
+    cluster_strength double,  -- 0-1 HDBSCAN membership strength, 1 = core member, 0 for unclustered
     x double,
     y double
 )
