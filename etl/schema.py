@@ -32,6 +32,7 @@ ATTACK_COLUMNS: dict[str, pl.DataType] = {
     "tags": pl.List(pl.String),
     "attack_method": pl.String,
     "campaign": pl.String,
+    "category": pl.String,  # the source's own harm category label, verbatim (tool outputs, --map category=COL)
     "created_at": pl.Datetime("us"),
     "is_duplicate": pl.Boolean,  # an earlier row has the same attack_id content
 }

@@ -192,7 +192,7 @@ def _frame(rows: list[tuple], names: list[str], schema: dict[str, pl.DataType]) 
     columns = zip(*rows, strict=True)
     df = pl.DataFrame([pl.Series(name, col, dtype=schema[name], strict=False)
                        for name, col in zip(names, columns, strict=True)])
-    return df.select(list(schema))
+    return df.select(pl.col(c) if c in df.columns else pl.lit(None, dtype=t).alias(c) for c, t in schema.items())
 
 
 def _concat(frames: list[pl.DataFrame], schema: dict[str, pl.DataType]) -> pl.DataFrame:

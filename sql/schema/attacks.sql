@@ -21,6 +21,7 @@ create table attacks (
     tags varchar[],
     attack_method varchar,
     campaign varchar,
+    category varchar,  -- the source's own harm category label, verbatim
     created_at timestamp,
     is_duplicate boolean not null,
     embed_text varchar,
