@@ -24,6 +24,18 @@ SELECTION_METHOD = "eom"
 # finds more clusters: 35 on hh-rlhf, 40 % unclustered. (Capping eom's cluster size instead can
 # turn the whole dominant cluster into noise.)
 DOMINANT_SHARE = 0.5
+# Up to this many rows, HDBSCAN's settings are chosen by stability (``choose_settings``): real red-team sets of a
+# few hundred or thousand attacks have no single right scale, and the demo-tuned scale left 33-40 % of real
+# requests unclustered with seed-to-seed ARI 0.59-0.67. Above it the tuned default is used (each candidate costs
+# three HDBSCAN fits).
+STABILITY_MAX_ROWS = 10_000
+STABILITY_MIN_CLUSTER_SIZES = (5, 8, 12, 20, 30)
+STABILITY_MIN_SAMPLES = (5,)
+STABILITY_SUBSAMPLES = 4
+STABILITY_FRACTION = 0.8
+# Noise points join their most probable cluster (HDBSCAN soft membership) when that membership is at least this
+# many times the uniform share 1/k; they keep the membership as their strength, so the map can show them as weak.
+ATTACH_MIN_RATIO = 1.0
 
 
 def default_min_cluster_size(n: int) -> int:
@@ -45,11 +57,16 @@ def default_min_samples(min_cluster_size: int) -> int:
 
 @dataclass
 class Clustering:
-    """``labels``: (n,) int32 raw labels, -1 = unclustered. ``model``: the fitted ``hdbscan.HDBSCAN`` whose
-    labels these are (None when the input was too small to cluster), for ``predict`` on new points."""
+    """``labels``: (n,) int32 raw labels, -1 = unclustered (after noise attachment). ``model``: the fitted
+    ``hdbscan.HDBSCAN`` (None when the input was too small to cluster), for ``predict`` on new points.
+    ``strength``: (n,) 0–1 membership strength (HDBSCAN's probability for members, the soft membership for
+    attached noise points, 0 for the unclustered); ``settings``: the min_cluster_size / min_samples used and how
+    they were chosen."""
 
     labels: np.ndarray
     model: Any = None
+    strength: np.ndarray | None = None
+    settings: dict | None = None
 
 
 def cluster(
@@ -73,57 +90,143 @@ def fit(
     min_samples: int | None = None,
     selection_method: str = SELECTION_METHOD,
 ) -> Clustering:
-    """As ``cluster``, also returning the fitted model (see ``Clustering``)."""
+    """As ``cluster``, also returning the fitted model, strengths and settings (see ``Clustering``).
+
+    Without an explicit ``min_cluster_size``, inputs of at most ``STABILITY_MAX_ROWS`` rows get the settings
+    ``choose_settings`` finds most stable. Noise points are then attached (``attach_noise``)."""
     start = time.perf_counter()
     n = z.shape[0]
     if n < MIN_ROWS:
         log.info("cluster: only %d rows (< %d), putting all of them in one cluster", n, MIN_ROWS)
-        return Clustering(np.zeros(n, dtype=np.int32))
+        return Clustering(np.zeros(n, dtype=np.int32), strength=np.ones(n), settings={"chosen_by": "too few rows"})
+    z = np.ascontiguousarray(z, dtype=np.float64)
+    chosen_by = "given" if min_cluster_size else "default"
+    if min_cluster_size is None and min_samples is None and n <= STABILITY_MAX_ROWS:
+        min_cluster_size, min_samples = choose_settings(z, selection_method)
+        chosen_by = "stability"
     mcs = min_cluster_size or default_min_cluster_size(n)
     ms = min_samples or default_min_samples(mcs)
     ms = min(ms, n - 1)
-    log.info("cluster: start, %d rows, min_cluster_size %d, min_samples %d, %s", n, mcs, ms, selection_method)
-    import hdbscan
-
-    def fit_one(method: str) -> tuple[np.ndarray, Any]:
-        model = hdbscan.HDBSCAN(
-            min_cluster_size=mcs,
-            min_samples=ms,
-            metric="euclidean",
-            cluster_selection_method=method,
-            core_dist_n_jobs=1,
-        )
-        return model.fit_predict(np.ascontiguousarray(z, dtype=np.float64)).astype(np.int32), model
-
-    labels, model = fit_one(selection_method)
-    largest = int(np.bincount(labels[labels >= 0]).max()) if (labels >= 0).any() else 0
-    if selection_method == "eom" and largest > DOMINANT_SHARE * n:
-        leaf, leaf_model = fit_one("leaf")
-        if leaf.max() > labels.max():
-            log.info("cluster: one cluster held %d of %d rows; using leaf selection (%d clusters) instead",
-                     largest, n, int(leaf.max()) + 1)
-            labels, model = leaf, leaf_model
+    log.info("cluster: start, %d rows, min_cluster_size %d, min_samples %d (%s), %s", n, mcs, ms, chosen_by,
+             selection_method)
+    labels, model = _fit_one(z, mcs, ms, selection_method)
+    n_noise_raw = int((labels < 0).sum())
+    labels, strength = attach_noise(model, z, labels)
     n_clusters = int(labels.max()) + 1
     n_noise = int((labels < 0).sum())
     if n_clusters == 0:
         log.info("cluster: HDBSCAN found no cluster; every row is unclustered")
     log.info(
-        "cluster: done in %.1f s, %d clusters, %d unclustered rows (%.0f %%)",
-        time.perf_counter() - start, n_clusters, n_noise, 100 * n_noise / n,
+        "cluster: done in %.1f s, %d clusters, %d unclustered rows (%.0f %%; %d attached to their nearest cluster)",
+        time.perf_counter() - start, n_clusters, n_noise, 100 * n_noise / n, n_noise_raw - n_noise,
     )
-    return Clustering(labels, model)
+    return Clustering(labels, model, strength,
+                      {"min_cluster_size": mcs, "min_samples": ms, "chosen_by": chosen_by,
+                       "attached": n_noise_raw - n_noise})
+
+
+def _fit_one(z: np.ndarray, mcs: int, ms: int, selection_method: str) -> tuple[np.ndarray, Any]:
+    """HDBSCAN labels and model; "eom" falls back to "leaf" when one cluster holds over ``DOMINANT_SHARE``."""
+    import hdbscan
+
+    def run(method: str) -> tuple[np.ndarray, Any]:
+        model = hdbscan.HDBSCAN(min_cluster_size=mcs, min_samples=min(ms, len(z) - 1), metric="euclidean",
+                                cluster_selection_method=method, core_dist_n_jobs=1, prediction_data=True)
+        return model.fit_predict(z).astype(np.int32), model
+
+    labels, model = run(selection_method)
+    largest = int(np.bincount(labels[labels >= 0]).max()) if (labels >= 0).any() else 0
+    if selection_method == "eom" and largest > DOMINANT_SHARE * len(z):
+        leaf, leaf_model = run("leaf")
+        if leaf.max() > labels.max():
+            log.info("cluster: one cluster held %d of %d rows; using leaf selection (%d clusters) instead",
+                     largest, len(z), int(leaf.max()) + 1)
+            labels, model = leaf, leaf_model
+    return labels, model
+
+
+def choose_settings(z: np.ndarray, selection_method: str = SELECTION_METHOD, seed: int = 0) -> tuple[int, int]:
+    """The (min_cluster_size, min_samples) whose clusters best survive resampling: for each candidate, HDBSCAN on
+    ``STABILITY_SUBSAMPLES`` random ``STABILITY_FRACTION`` subsamples is compared (adjusted Rand index, noise
+    attached) with HDBSCAN on all rows. Candidates giving fewer than 2 clusters, or one cluster over
+    ``DOMINANT_SHARE`` of the rows, are skipped; ties go to the larger min_cluster_size. On real sets this choice
+    tracked seed-to-seed stability (docs/taxonomy.md). Deterministic for a given ``z`` and ``seed``."""
+    from sklearn.metrics import adjusted_rand_score
+
+    n = len(z)
+    rng = np.random.default_rng(seed)
+    samples = [np.sort(rng.choice(n, int(STABILITY_FRACTION * n), replace=False)) for _ in range(STABILITY_SUBSAMPLES)]
+    best: tuple[float, int, int] | None = None
+    scores = {}
+    for mcs in STABILITY_MIN_CLUSTER_SIZES:
+        if mcs > n // 5:
+            continue
+        for ms in STABILITY_MIN_SAMPLES:
+            labels, model = _fit_one(z, mcs, ms, selection_method)
+            k = int(labels.max()) + 1
+            if k < 2 or np.bincount(labels[labels >= 0]).max() > DOMINANT_SHARE * n:
+                continue
+            full, _ = attach_noise(model, z, labels)
+            agree = []
+            for idx in samples:
+                sub_labels, sub_model = _fit_one(z[idx], mcs, ms, selection_method)
+                sub, _ = attach_noise(sub_model, z[idx], sub_labels)
+                agree.append(adjusted_rand_score(full[idx], sub))
+            score = float(np.mean(agree))
+            scores[(mcs, ms)] = round(score, 3)
+            if best is None or score >= best[0]:
+                best = (score, mcs, ms)
+    log.info("cluster: stability of (min_cluster_size, min_samples) candidates: %s", scores)
+    if best is None:
+        mcs = default_min_cluster_size(n)
+        return mcs, default_min_samples(mcs)
+    return best[1], best[2]
+
+
+def attach_noise(model: Any, z: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, strength): noise points whose best soft membership (``hdbscan.membership_vector``) is at least
+    ``ATTACH_MIN_RATIO`` / k join that cluster with the membership as strength; members keep HDBSCAN's
+    probability; the rest stay -1 with strength 0."""
+    import hdbscan
+
+    labels = np.asarray(labels, dtype=np.int32).copy()
+    strength = np.where(labels >= 0, np.asarray(model.probabilities_, dtype=np.float64), 0.0)
+    noise = np.flatnonzero(labels < 0)
+    k = int(labels.max()) + 1
+    if k == 0 or len(noise) == 0:
+        return labels, strength
+    if getattr(model, "_prediction_data", None) is None:
+        model.generate_prediction_data()
+    soft = np.asarray(hdbscan.membership_vector(model, np.ascontiguousarray(z[noise], dtype=np.float64)))
+    soft = soft.reshape(len(noise), -1)
+    if soft.shape[1] != k:  # hdbscan gives one column per selected cluster; anything else: attach nothing
+        log.warning("cluster: soft membership has %d columns for %d clusters; noise left unattached",
+                    soft.shape[1], k)
+        return labels, strength
+    best = soft.argmax(axis=1)
+    value = soft[np.arange(len(noise)), best]
+    ok = value >= ATTACH_MIN_RATIO / k
+    labels[noise[ok]] = best[ok].astype(np.int32)
+    strength[noise[ok]] = np.clip(value[ok], 0.0, 1.0)
+    return labels, strength
 
 
 def predict(model: Any, z: np.ndarray) -> np.ndarray:
     """Raw labels of new points ``z`` (m, k) in the clusters of a fitted ``model`` (``Clustering.model``),
     by HDBSCAN's approximate prediction: int32, -1 = unclustered. The training labels do not change."""
+    return predict_with_strength(model, z)[0]
+
+
+def predict_with_strength(model: Any, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """As ``predict``, also returning each point's membership strength 0–1 (0 when unclustered)."""
     import hdbscan
 
     if len(z) == 0:
-        return np.zeros(0, dtype=np.int32)
+        return np.zeros(0, dtype=np.int32), np.zeros(0)
     if getattr(model, "_prediction_data", None) is None:
         model.generate_prediction_data()
     if model.prediction_data_.cluster_tree.shape[0] == 0:  # no cluster at all: hdbscan would warn
-        return np.full(len(z), -1, dtype=np.int32)
-    labels, _ = hdbscan.approximate_predict(model, np.ascontiguousarray(z, dtype=np.float64))
-    return np.asarray(labels, dtype=np.int32)
+        return np.full(len(z), -1, dtype=np.int32), np.zeros(len(z))
+    labels, strength = hdbscan.approximate_predict(model, np.ascontiguousarray(z, dtype=np.float64))
+    labels = np.asarray(labels, dtype=np.int32)
+    return labels, np.where(labels >= 0, np.asarray(strength, dtype=np.float64), 0.0)

@@ -10,6 +10,7 @@ import json
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -86,7 +87,7 @@ def run(config: EtlConfig) -> RunSummary:
     On any failure the previously published database is left untouched and the partial build is removed.
     """
     # Imported here so that `redteam-risk --help` and the dashboard never pay for torch/umap imports.
-    from etl import cluster, embed, label, metrics, place, reduce, reuse, sources, store, themes
+    from etl import cluster, embed, label, metrics, place, reduce, requests, reuse, sources, store, themes
 
     started_at = datetime.now(timezone.utc).replace(tzinfo=None)
     run_id = started_at.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
@@ -141,12 +142,14 @@ def run(config: EtlConfig) -> RunSummary:
     with timer.stage("cluster"):
         if placed is not None:
             raw_clusters = placed.raw_labels  # predicted by place.place in the reduce stage
+            strength = placed.strength
             placement_info = placement.info()
         else:
             clustering = cluster.fit(reduced.z, min_cluster_size=config.min_cluster_size)
             raw_clusters = clustering.labels
+            strength = clustering.strength
             place.save_state(cache_dir, run_id, fit, keys, reduced, clustering, attacks["attack_id"].to_list())
-            placement_info = {"mode": "full", "base_run": run_id}
+            placement_info = {"mode": "full", "base_run": run_id, "hdbscan": clustering.settings}
         log.info("placement: %s", json.dumps(placement_info))
     with timer.stage("label"):
         labelled = label.label_clusters(
@@ -158,7 +161,14 @@ def run(config: EtlConfig) -> RunSummary:
             fixed_ids=placed.cluster_ids if placed is not None else None,
         )
     with timer.stage("themes"):
-        assigned = themes.assign_themes(vectors, labelled.cluster_ids, taxonomy, embedder.encode)
+        # The theme follows the request, not a jailbreak's wrapper (etl/requests.py).
+        theme_input = requests.theme_texts(attacks["attack_text"].to_list(), attacks["task_description"].to_list())
+        chunk_vectors = embedder.encode([c for _, c in theme_input.chunks]) if theme_input.chunks else None
+        assigned = themes.assign_themes(
+            embedder.encode(theme_input.texts), labelled.cluster_ids, taxonomy, embedder.encode,
+            chunks=(np.array([r for r, _ in theme_input.chunks]), chunk_vectors) if theme_input.chunks else None,
+        )
+        log.info("themes: read from %s", json.dumps(dict(Counter(theme_input.how))))
 
     with timer.stage("publish"):
         attacks = attacks.with_columns(
@@ -168,8 +178,9 @@ def run(config: EtlConfig) -> RunSummary:
             pl.Series("theme", list(assigned.theme), dtype=pl.String),
             pl.Series("theme_confidence", np.asarray(assigned.confidence, dtype=np.float64)),
             pl.Series("theme_source", ["model"] * len(texts), dtype=pl.String),
-            pl.Series("needs_review", np.asarray(assigned.confidence) < taxonomy.confidence_floor, dtype=pl.Boolean),
-            pl.Series("cluster_strength", np.where(labelled.cluster_ids >= 0, 1.0, 0.0)),
+            pl.Series("needs_review", assigned.needs_review, dtype=pl.Boolean),
+            pl.Series("cluster_strength", np.where(labelled.cluster_ids >= 0, strength if strength is not None else 1.0,
+                                                   0.0).astype(np.float64)),
             pl.Series("x", reduced.xy[:, 0].astype(np.float64)),
             pl.Series("y", reduced.xy[:, 1].astype(np.float64)),
         )

@@ -70,6 +70,7 @@ class State:
     n_neighbors: int
     clusterer: Any
     cluster_ids: dict[int, int]
+    strength: np.ndarray | None = None  # (n,) membership strength of each row (None in older states)
 
 
 @dataclass
@@ -98,6 +99,7 @@ class Placed:
     reduced: Any
     raw_labels: np.ndarray
     cluster_ids: dict[int, int]
+    strength: np.ndarray | None = None  # (n,) membership strength 0–1 (stored for fitted rows, predicted for new)
 
 
 def fit_parameters(model_id: str, precision: str, embed_text: str, seed: int, min_cluster_size: int | None) -> dict:
@@ -157,6 +159,7 @@ def save_state(
         "keys": np.ascontiguousarray(keys), "xy": np.ascontiguousarray(reduced.xy, dtype=np.float32),
         "z": np.ascontiguousarray(reduced.z, dtype=np.float32),
         "raw_labels": raw, "cluster_ids": {int(raw[i]): int(ids[i]) for i in first},
+        "strength": None if clustering.strength is None else np.asarray(clustering.strength, dtype=np.float32),
         "n_neighbors": min(fit["reduce"]["n_neighbors"], len(keys) - 1), "clusterer": model,
     }
     path = state_path(cache_dir, run_id)
@@ -188,6 +191,7 @@ def load_state(cache_dir: Path, run_id: str) -> State | None:
             raw_labels=np.asarray(payload["raw_labels"], dtype=np.int32), n_neighbors=int(payload["n_neighbors"]),
             clusterer=payload["clusterer"],
             cluster_ids={int(k): int(v) for k, v in payload["cluster_ids"].items()},
+            strength=None if payload.get("strength") is None else np.asarray(payload["strength"], np.float64),
         )
         n = len(state.keys)
         if (state.run_id != run_id or state.keys.dtype != np.dtype("V16") or state.xy.shape != (n, 2)
@@ -316,8 +320,11 @@ def place(placement: Placement, vectors: np.ndarray, keys: np.ndarray) -> Placed
         xy = np.empty((len(state_row), 2), dtype=np.float32)
         z = np.empty((len(state_row), state.z.shape[1]), dtype=np.float32)
         labels = np.empty(len(state_row), dtype=np.int32)
+        strength = np.empty(len(state_row), dtype=np.float64)
         rows = state_row[old]
         xy[old], z[old], labels[old] = state.xy[rows], state.z[rows], state.raw_labels[rows]
+        strength[old] = (state.strength[rows] if state.strength is not None
+                         else (state.raw_labels[rows] >= 0).astype(np.float64))
         if len(new):
             # Neighbours among the fitted rows still present, each once, with the vector of a current row
             # having its text (cached vectors are bit-identical to the ones the fit used).
@@ -336,10 +343,11 @@ def place(placement: Placement, vectors: np.ndarray, keys: np.ndarray) -> Placed
             if not (np.isfinite(new_xy).all() and np.isfinite(new_z).all()):
                 raise ValueError("UMAP's transform gave non-finite coordinates")
             t0 = time.perf_counter()
-            new_labels = cluster.predict(state.clusterer, new_z)
+            new_labels, new_strength = cluster.predict_with_strength(state.clusterer, new_z)
             seconds["predict"] = time.perf_counter() - t0
             inverse = inverse.ravel()
             xy[new], z[new], labels[new] = new_xy[inverse], new_z[inverse], new_labels[inverse]
+            strength[new] = new_strength[inverse]
     except Exception as exc:  # placement only saves time; any failure means a full fit instead
         log.warning("place: placing new rows failed (%s: %s); doing a full fit", type(exc).__name__, exc, exc_info=True)
         return None
@@ -349,6 +357,7 @@ def place(placement: Placement, vectors: np.ndarray, keys: np.ndarray) -> Placed
         reduced=reduce.Reduced(xy=xy, z=z, method="placed", seconds={k: round(v, 3) for k, v in seconds.items()}),
         raw_labels=labels,
         cluster_ids=dict(state.cluster_ids),
+        strength=strength,
     )
 
 

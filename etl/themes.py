@@ -10,12 +10,14 @@ Tags in the input data are never used.
 
 from __future__ import annotations
 
+import csv
 import importlib.resources
+import io
 import logging
 import re
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,7 +51,8 @@ class Setting:
 # Declared once; docs/taxonomy.md documents each (a test checks).
 SETTINGS: dict[str, Setting] = {
     "confidence_floor": Setting(
-        0.20, 0.0, 1.0, "attacks whose top theme probability is below this are assigned `other`"
+        0.30, 0.0, 1.0, "attacks whose calibrated top theme probability is below this are flagged `needs review` "
+        "(they keep their most probable theme)"
     ),
     "temperature": Setting(
         0.03, 0.0, 10.0, "softmax temperature over theme scores, in cosine-similarity units", low_exclusive=True
@@ -65,6 +68,9 @@ SETTINGS: dict[str, Setting] = {
     ),
     "similarity_floor": Setting(
         0.25, -1.0, 1.0, "the lowest score `other` gets, so texts similar to no theme fall to `other`"
+    ),
+    "head_weight": Setting(
+        1.0, 0.0, 10.0, "weight of the trained classifier head against the exemplar similarities (0 = zero-shot only)"
     ),
 }
 _THEME_KEYS = ("id", "name", "description", "exemplars", "severity")
@@ -103,6 +109,7 @@ class Taxonomy:
     description_weight: float = SETTINGS["description_weight"].default
     cluster_weight: float = SETTINGS["cluster_weight"].default
     similarity_floor: float = SETTINGS["similarity_floor"].default
+    head_weight: float = SETTINGS["head_weight"].default
     source: str = ""
 
     @property
@@ -144,8 +151,8 @@ class ThemeAssignment:
     """Result of ``assign_themes`` for n attacks over the k themes of ``theme_ids``.
 
     ``theme``: n theme ids; ``theme_index``: the same as indices into ``theme_ids``;
-    ``confidence``: n floats 0–1, the mixed probability of the most probable theme (below the floor
-    for attacks sent to ``other`` by the floor); ``probabilities``: n × k mixed distribution;
+    ``confidence``: n floats 0–1, the calibrated, cluster-mixed probability of the chosen theme;
+    ``probabilities``: n × k mixed distribution;
     ``cluster_theme``: cluster id (incl. -1 when present) -> its most frequent assigned theme.
     """
 
@@ -155,6 +162,7 @@ class ThemeAssignment:
     probabilities: np.ndarray
     cluster_theme: dict[int, str]
     theme_ids: list[str]
+    needs_review: np.ndarray | None = None  # n bools: confidence below the taxonomy's confidence_floor
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,15 +325,25 @@ def assign_themes(
     cluster_ids: np.ndarray,
     taxonomy: Taxonomy,
     encode: Callable[[list[str]], np.ndarray],
+    allowed: Sequence[Sequence[str] | None] | None = None,
+    corpus: Corpus | None = None,
+    chunks: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ThemeAssignment:
-    """Assign each attack a theme of ``taxonomy`` zero-shot.
+    """Assign each attack a theme of ``taxonomy`` with a calibrated confidence.
 
-    ``embeddings``: n × d attack vectors (L2-normalised here if they are not); ``cluster_ids``: n ints,
-    -1 = unclustered; ``encode``: texts -> vectors from the same model as ``embeddings``.
-    Per attack and theme: score = (1 − w) · mean of the k best exemplar cosine similarities + w · the
-    description similarity (``other`` scores at least ``similarity_floor``); own distribution =
-    softmax(score / temperature); clustered attacks mix in their cluster's mean own distribution with
-    weight ``cluster_weight``; the top theme below ``confidence_floor`` becomes ``other``.
+    ``embeddings``: n × d vectors of the text each theme is read from (L2-normalised here if they are not);
+    ``cluster_ids``: n ints, -1 = unclustered; ``encode``: texts -> vectors from the same model;
+    ``allowed``: per attack, the theme ids its source category allows (None = any); ``corpus``: the labelled
+    training requests (default: ``load_corpus()``); ``chunks``: (row indices m, vectors m × d) of sentence chunks
+    of long attacks (``etl.requests``): an attack takes the distribution of whichever of its whole text and its
+    chunks has the strongest harm signal (the highest probability of a theme other than ``other``).
+
+    Two experts are multiplied: the zero-shot one (softmax of exemplar/description similarities over
+    ``temperature``) and a classifier head trained here on the taxonomy's exemplars and descriptions plus the
+    labelled corpus (``fit_head``), weighted by ``head_weight``. The product is calibrated by a temperature fitted
+    on held-out folds of the corpus (``calibrate``), restricted to ``allowed``, then mixed with the attack's
+    cluster mean (``cluster_weight``). The most probable theme wins; its probability is the confidence, and
+    attacks below ``confidence_floor`` keep that theme but are flagged in ``needs_review``.
     """
     started = time.perf_counter()
     x = np.asarray(embeddings, dtype=np.float32)
@@ -344,37 +362,235 @@ def assign_themes(
             "they must come from the same model"
         )
     x = _normalise(x)
+    model = train_assigner(taxonomy, encode, corpus, (exemplar_vecs, description_vecs, spans))
     own = np.empty((n, len(ids)), dtype=np.float32)
     for start in range(0, n, _CHUNK_ROWS):
-        chunk = x[start : start + _CHUNK_ROWS]
-        scores = theme_scores(chunk, exemplar_vecs, description_vecs, spans, taxonomy)
-        own[start : start + _CHUNK_ROWS] = _softmax(scores / taxonomy.temperature)
+        own[start : start + _CHUNK_ROWS] = model.predict(x[start : start + _CHUNK_ROWS])
+    if allowed is not None:
+        own = _restrict(own, allowed, ids)
+    if chunks is not None and len(chunks[0]):
+        own = _strongest_chunk(own, chunks, model, allowed, ids)
 
     mixed = _mix_with_clusters(own, clusters, taxonomy.cluster_weight)
     top = mixed.argmax(axis=1) if n else np.zeros(0, dtype=np.int64)
-    confidence = mixed[np.arange(n), top].astype(np.float64)
-    other_index = ids.index(OTHER)
-    theme_index = np.where(confidence >= taxonomy.confidence_floor, top, other_index).astype(np.int64)
+    confidence = np.clip(mixed[np.arange(n), top].astype(np.float64), 0.0, 1.0)
+    theme_index = top.astype(np.int64)
     theme = [ids[i] for i in theme_index]
     cluster_theme = _cluster_modes(clusters, theme_index, mixed, ids)
+    needs_review = confidence < taxonomy.confidence_floor
 
-    n_other = int((theme_index == other_index).sum())
+    n_other = int((theme_index == ids.index(OTHER)).sum())
     log.info(
-        "themes: done in %.1fs, %d attacks, %d (%.1f%%) other, mean confidence %.2f",
-        time.perf_counter() - started,
-        n,
-        n_other,
-        100 * n_other / max(n, 1),
-        float(confidence.mean()) if n else 0.0,
+        "themes: done in %.1fs, %d attacks, %d (%.1f%%) other, %d (%.1f%%) need review, mean confidence %.2f",
+        time.perf_counter() - started, n, n_other, 100 * n_other / max(n, 1), int(needs_review.sum()),
+        100 * needs_review.mean() if n else 0.0, float(confidence.mean()) if n else 0.0,
     )
     return ThemeAssignment(
         theme=theme,
         theme_index=theme_index,
-        confidence=np.clip(confidence, 0.0, 1.0),
+        confidence=confidence,
         probabilities=mixed,
         cluster_theme=cluster_theme,
         theme_ids=list(ids),
+        needs_review=needs_review,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The trained part: a classifier head learned from set-valued labels, and its calibration
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Labelled real requests: ``texts[i]`` may be any of the theme ids ``allowed[i]`` (a category such as
+    "violence" covers several themes). Provenance and licences: etl/taxonomy/corpus/PROVENANCE.md."""
+
+    texts: list[str]
+    allowed: list[tuple[str, ...]]
+    source: str = ""
+
+
+def load_corpus() -> Corpus:
+    """Every ``etl/taxonomy/corpus/*.csv`` (columns ``text`` and ``themes``, ``;``-separated theme ids)."""
+    folder = importlib.resources.files("etl").joinpath("taxonomy/corpus")
+    texts: list[str] = []
+    allowed: list[tuple[str, ...]] = []
+    names = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".csv"):
+            continue
+        names.append(entry.name)
+        for row in csv.DictReader(io.StringIO(entry.read_text(encoding="utf-8"))):
+            themes = tuple(t for t in (row.get("themes") or "").split(";") if t)
+            if row.get("text", "").strip() and themes:
+                texts.append(row["text"].strip())
+                allowed.append(themes)
+    return Corpus(texts, allowed, ", ".join(names))
+
+
+@dataclass
+class Assigner:
+    """The fitted assigner: ``predict(x)`` gives calibrated theme probabilities for unit vectors ``x`` (m × d)."""
+
+    taxonomy: Taxonomy
+    encoded: tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]
+    weights: np.ndarray | None  # d × k head weights (None: zero-shot only)
+    bias: np.ndarray | None
+    calibration: float  # the temperature the combined logits are divided by
+    n_train: int = 0
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        ex, desc, spans = self.encoded
+        zero_shot = theme_scores(x, ex, desc, spans, self.taxonomy) / self.taxonomy.temperature
+        out = _log_softmax(zero_shot)
+        if self.weights is not None:
+            out = out + self.taxonomy.head_weight * _log_softmax(x @ self.weights + self.bias)
+        return out
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return _softmax(self.logits(x) / self.calibration).astype(np.float32)
+
+
+HEAD_L2 = 1e-3  # L2 penalty per training example on the head's weights (unit-norm 384-d inputs)
+CALIBRATION_FOLDS = 5
+
+
+def train_assigner(
+    taxonomy: Taxonomy,
+    encode: Callable[[list[str]], np.ndarray],
+    corpus: Corpus | None = None,
+    encoded: tuple[np.ndarray, np.ndarray, list[tuple[int, int]]] | None = None,
+) -> Assigner:
+    """Fit the classifier head on the taxonomy's exemplars and descriptions (one theme each) plus the corpus
+    (set-valued labels, restricted to this taxonomy's ids; items allowing none of them are dropped), then fit the
+    calibration temperature on ``CALIBRATION_FOLDS`` held-out folds of the corpus. Deterministic."""
+    started = time.perf_counter()
+    encoded = encoded or _encode_taxonomy(taxonomy, encode)
+    ex, desc, spans = encoded
+    ids = taxonomy.ids
+    k = len(ids)
+    if taxonomy.head_weight == 0.0:
+        return Assigner(taxonomy, encoded, None, None, 1.0)
+    corpus = load_corpus() if corpus is None else corpus
+    index = {t: j for j, t in enumerate(ids)}
+    c_texts, c_masks = [], []
+    for text, allowed in zip(corpus.texts, corpus.allowed, strict=True):
+        mask = np.zeros(k, dtype=bool)
+        mask[[index[t] for t in allowed if t in index]] = True
+        if mask.any():
+            c_texts.append(text)
+            c_masks.append(mask)
+    fixed_x = np.vstack([ex, desc])
+    fixed_y = np.zeros((fixed_x.shape[0], k), dtype=bool)
+    for j, (a, b) in enumerate(spans):
+        fixed_y[a:b, j] = True
+    fixed_y[np.arange(len(ids)) + ex.shape[0], np.arange(len(ids))] = True
+    cx = _normalise(np.asarray(encode(c_texts), dtype=np.float32)) if c_texts else np.zeros((0, ex.shape[1]), np.float32)
+    cy = np.array(c_masks, dtype=bool).reshape(-1, k)
+
+    def fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return fit_head(x, y, HEAD_L2)
+
+    # Calibration: each corpus fold is predicted by a head fitted without it.
+    temperature = 1.0
+    if cx.shape[0] >= 2 * CALIBRATION_FOLDS:
+        fold = np.arange(cx.shape[0]) % CALIBRATION_FOLDS
+        held_logits = np.zeros((cx.shape[0], k), dtype=np.float64)
+        for f in range(CALIBRATION_FOLDS):
+            w, b = fit(np.vstack([fixed_x, cx[fold != f]]), np.vstack([fixed_y, cy[fold != f]]))
+            held_logits[fold == f] = Assigner(taxonomy, encoded, w, b, 1.0).logits(cx[fold == f])
+        temperature = calibrate(held_logits, cy)
+    w, b = fit(np.vstack([fixed_x, cx]), np.vstack([fixed_y, cy]))
+    log.info("themes: head trained on %d exemplars/descriptions and %d corpus requests (%s), calibration "
+             "temperature %.2f, in %.1f s", fixed_x.shape[0], cx.shape[0], corpus.source or "no corpus",
+             temperature, time.perf_counter() - started)
+    return Assigner(taxonomy, encoded, w, b, temperature, n_train=fixed_x.shape[0] + cx.shape[0])
+
+
+def fit_head(x: np.ndarray, allowed: np.ndarray, l2: float) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression from set-valued labels: minimise
+    −Σᵢ log Σ_{t ∈ allowedᵢ} softmax(xᵢW + b)_t + l2 · n · ‖W‖² (L-BFGS). ``x``: n × d, ``allowed``: n × k bool.
+    Returns (W d × k, b k)."""
+    from scipy.optimize import minimize
+
+    x = np.asarray(x, dtype=np.float64)
+    mask = np.asarray(allowed, dtype=bool)
+    n, d = x.shape
+    k = mask.shape[1]
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w = theta[: d * k].reshape(d, k)
+        b = theta[d * k :]
+        z = x @ w + b
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        p = e / e.sum(axis=1, keepdims=True)
+        in_set = np.where(mask, p, 0.0)
+        mass = np.maximum(in_set.sum(axis=1, keepdims=True), 1e-300)
+        q = in_set / mass
+        value = -np.log(mass).sum() + l2 * n * (w * w).sum()
+        g = p - q
+        grad_w = x.T @ g + 2 * l2 * n * w
+        return float(value), np.concatenate([grad_w.ravel(), g.sum(axis=0)])
+
+    from threadpoolctl import threadpool_limits
+
+    # Small matrices: one BLAS thread is faster than several, which thrash on a busy machine.
+    with threadpool_limits(1):
+        result = minimize(loss, np.zeros(d * k + k), jac=True, method="L-BFGS-B", options={"maxiter": 300})
+    theta = result.x
+    return theta[: d * k].reshape(d, k).astype(np.float32), theta[d * k :].astype(np.float32)
+
+
+def calibrate(logits: np.ndarray, allowed: np.ndarray) -> float:
+    """The temperature T minimising the held-out set-valued log loss of softmax(logits / T): a 1-D search."""
+    from scipy.optimize import minimize_scalar
+
+    mask = np.asarray(allowed, dtype=bool)
+
+    def nll(log_t: float) -> float:
+        p = _softmax(logits / np.exp(log_t))
+        return float(-np.log(np.maximum(np.where(mask, p, 0.0).sum(axis=1), 1e-300)).mean())
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded").x))
+
+
+def _strongest_chunk(own: np.ndarray, chunks: tuple[np.ndarray, np.ndarray], model: Assigner,
+                     allowed: Sequence[Sequence[str] | None] | None, ids: list[str]) -> np.ndarray:
+    """Per row, the distribution (whole text or one of its chunks) with the highest non-``other`` probability."""
+    rows = np.asarray(chunks[0], dtype=np.int64)
+    p = model.predict(_normalise(np.asarray(chunks[1], dtype=np.float32)))
+    if allowed is not None:
+        p = _restrict(p, [allowed[r] for r in rows], ids)
+    harm = np.delete(p, ids.index(OTHER), axis=1).max(axis=1)
+    own_harm = np.delete(own, ids.index(OTHER), axis=1).max(axis=1)
+    out = own.copy()
+    best = own_harm.copy()
+    for j, r in enumerate(rows.tolist()):
+        if harm[j] > best[r]:
+            best[r] = harm[j]
+            out[r] = p[j]
+    return out
+
+
+def _restrict(p: np.ndarray, allowed: Sequence[Sequence[str] | None], ids: list[str]) -> np.ndarray:
+    """Zero the themes a row's source category rules out and renormalise (rows with None are unchanged)."""
+    index = {t: j for j, t in enumerate(ids)}
+    out = p.copy()
+    for i, a in enumerate(allowed):
+        cols = [index[t] for t in (a or ()) if t in index]
+        if cols:
+            keep = np.zeros(len(ids), dtype=bool)
+            keep[cols] = True
+            row = np.where(keep, out[i], 0.0)
+            total = row.sum()
+            out[i] = row / total if total > 0 else keep / keep.sum()
+    return out
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
 def theme_scores(
