@@ -142,7 +142,7 @@ class _Collector:
             attack_id, source_file, row, rec.model, rec.model_type, rec.model_size, rec.model_size_b, rec.rating,
             rec.success, rec.harmlessness, rec.task_description, rec.task_description_harmlessness, rec.attack_text,
             rec.transcript, rec.response, rec.n_turns, rec.red_team_member_id, rec.is_upworker, rec.tags,
-            rec.attack_method, rec.campaign, rec.created_at, duplicate,
+            rec.attack_method, rec.campaign, rec.category, rec.created_at, duplicate,
         ))
         if rec.turns:
             ids, index, speakers, texts = self.turn_cols
@@ -181,8 +181,8 @@ class _Collector:
 _ATTACK_ORDER = [
     "attack_id", "source_file", "source_row", "model", "model_type", "model_size", "model_size_b", "rating",
     "success", "harmlessness", "task_description", "task_description_harmlessness", "attack_text", "transcript",
-    "response", "n_turns", "red_team_member_id", "is_upworker", "tags", "attack_method", "campaign", "created_at",
-    "is_duplicate",
+    "response", "n_turns", "red_team_member_id", "is_upworker", "tags", "attack_method", "campaign", "category",
+    "created_at", "is_duplicate",
 ]
 
 
