@@ -32,12 +32,13 @@ import polars as pl
 from etl import validate
 from etl.errors import UserError
 from etl.schema import ATTACK_COLUMNS, DEFAULT_SUCCESS_THRESHOLD, REJECTED_COLUMNS, TURN_COLUMNS
-from etl.sources import anthropic, deepteam, files, garak, generic, inspect_logs, jailbreakbench, native, promptfoo
+from etl.sources import (anthropic, deepteam, files, garak, generic, harmbench, inspect_logs, jailbreakbench, native,
+                         promptfoo, pyrit)
 
 log = logging.getLogger("redteam_risk.ingest")
 
 # Native readers of red-team tools, in detection order (name -> module; see etl/sources/native.py).
-NATIVE_READERS = {m.NAME: m for m in (garak, promptfoo, jailbreakbench, inspect_logs, deepteam)}
+NATIVE_READERS = {m.NAME: m for m in (garak, promptfoo, pyrit, harmbench, jailbreakbench, inspect_logs, deepteam)}
 GENERIC_FORMATS = ("anthropic", "csv", "jsonl", "json", "parquet")
 FORMATS = ("auto", *GENERIC_FORMATS, *NATIVE_READERS)
 DEFAULT_DATASET = "default"
