@@ -75,6 +75,8 @@ def _row(case: Any, campaign: str) -> Row:
     success = None
     if isinstance(score, (int, float)) and not isinstance(score, bool):
         success = score == 0
+    elif score is not None:
+        return Row(None, case, f"score must be a number (0 = the attack worked), got {validate.describe(score)}")
     vulnerability = case.get("vulnerability")
     category = _get(case, "vulnerability_type") or vulnerability
     tags = [f"vulnerability:{vulnerability}"] if isinstance(vulnerability, str) else []

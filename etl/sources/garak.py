@@ -16,8 +16,9 @@ Field by field (garak/attempt.py ``Attempt.as_dict``, garak/command.py):
   garak's detectors score 1.0 for a hit (the model misbehaved). An output no detector scored is rejected.
   ``tags`` = ``detector:<name>`` for each detector that scored it (``hit:`` prefix for the ones that fired),
   plus the probe's tags from the ``digest`` record.
-- ``category`` = the probe's first harm tag from the digest (``payload:*``, ``quality:*``, ``avid-effect:*``,
-  ``risk-cards:*`` in that preference); none when the digest has no tags.
+- ``category`` = the probe's first harm tag from the digest, preferring ``payload:unwanted:*``,
+  ``payload:malicious:*``, ``quality:Behavioral:*`` and ``risk-cards:*`` over other ``payload:*``,
+  ``quality:*`` and ``avid-effect:*`` tags; none when the digest has no tags.
 - ``campaign`` = the run's id (init ``run``, else setup ``transient.run_id``), else the file name.
 """
 
@@ -31,7 +32,8 @@ from etl.sources.native import Options, Probe, Row
 
 NAME = "garak"
 DEFAULT_THRESHOLD = 0.5
-_TAG_PREFERENCE = ("payload:", "quality:", "avid-effect:", "risk-cards:")
+_TAG_PREFERENCE = ("payload:unwanted:", "payload:malicious:", "quality:Behavioral:", "risk-cards:", "payload:",
+                   "quality:", "avid-effect:")
 
 
 def detect(p: Probe) -> bool:

@@ -43,12 +43,10 @@ def detect(p: Probe) -> bool:
 def _looks_harmbench(doc: dict) -> bool:
     if not doc:
         return False
-    for cases in doc.values():
-        if not isinstance(cases, list):
-            return False
-        if cases and not (isinstance(cases[0], dict) and "test_case" in cases[0] and "generation" in cases[0]):
-            return False
-    return any(cases for cases in doc.values())
+    if not all(isinstance(cases, list) for cases in doc.values()):
+        return False
+    return any(isinstance(c, dict) and "test_case" in c and "generation" in c
+               for cases in doc.values() for c in cases[:10])
 
 
 def layout(path: Path) -> dict[str, str | None]:

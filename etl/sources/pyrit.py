@@ -98,6 +98,14 @@ def read(p: Probe, options: Options) -> Iterator[Row]:
             piece.setdefault("harm_categories", piece.get("targeted_harm_categories"))
         yield from _rows(pieces, {}, _export_scores(pieces), p.path)
         return
+    try:
+        pieces, results, scores = _read_db(p)
+    except _db_errors() as exc:
+        raise native.FileUnreadable(f"the database cannot be read ({exc})") from None
+    yield from _rows(pieces, results, scores, p.path)
+
+
+def _read_db(p: Probe) -> tuple[list[dict], dict[str, dict], dict[Any, list[tuple[str, Any, Any]]]]:
     with _open_db(p) as db:
         tables = db.tables()
         if PIECES not in tables:
@@ -119,7 +127,7 @@ def read(p: Probe, options: Options) -> Iterator[Row]:
             if {"piece_id", "value", "type"} <= set(score_cols):
                 for s in db.select(SCORES, score_cols):
                     scores[str(s["piece_id"])].append((s["type"], s["value"], s.get("scorer")))
-    yield from _rows(pieces, results, scores, p.path)
+    return pieces, results, scores
 
 
 # --------------------------------------------------------------------------------------------- databases
@@ -159,6 +167,14 @@ class _Db:
         names = list(columns)
         sql = "select " + ", ".join(f'"{columns[n]}"' for n in names) + f' from "{table}"'
         return [dict(zip(names, row, strict=True)) for row in self.con.execute(sql).fetchall()]
+
+
+def _db_errors() -> tuple[type[Exception], ...]:
+    try:
+        import duckdb
+    except ImportError:
+        return (sqlite3.Error,)
+    return (sqlite3.Error, duckdb.Error)
 
 
 def _open_db(p: Probe) -> _Db:
