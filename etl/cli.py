@@ -14,6 +14,7 @@ import typer
 from etl import settings
 from etl.errors import UserError
 from etl.schema import DEFAULT_SUCCESS_THRESHOLD
+from etl.sources import FORMATS, NATIVE_READERS
 
 app = typer.Typer(
     help="Turn red-team results into ranked, explained mitigation priorities.",
@@ -61,10 +62,14 @@ def _parse_mapping(items: list[str]) -> dict[str, str]:
 
 @app.command()
 def etl(
-    inputs: Annotated[list[Path], typer.Argument(help="Input files: the Anthropic red-team file (JSON array or JSON "
-                                                 "Lines, gzip or plain) or CSV / JSON Lines / JSON / Parquet.")],
+    inputs: Annotated[list[Path], typer.Argument(help="Input files or directories: the Anthropic red-team file (JSON "
+                                                 "array or JSON Lines, gzip or plain), CSV / JSON Lines / JSON / "
+                                                 "Parquet, or a red-team tool's own output (" + ", ".join(NATIVE_READERS)
+                                                 + "), detected by content. A directory reads every tool output "
+                                                 "under it.")],
     db: Annotated[Path, typer.Option(help="The published DuckDB database (replaced atomically when the build completes).")],
-    fmt: Annotated[str, typer.Option("--format", help="auto | anthropic | csv | jsonl | json | parquet.")] = "auto",
+    fmt: Annotated[str, typer.Option("--format", help=" | ".join(FORMATS) + " (auto detects by content; a tool's "
+                                     "name forces its reader).")] = "auto",
     map_: Annotated[Optional[list[str]], typer.Option("--map", help="Column mapping CANONICAL=SOURCE, repeatable, e.g. "
                                                       "--map attack_text=prompt --map success=jailbroken.")] = None,
     dataset: Annotated[Optional[str], typer.Option(help="Dataset identity mixed into attack ids (default: "
@@ -85,6 +90,17 @@ def etl(
     cache_dir: Annotated[Optional[Path], typer.Option(help="Embedding cache folder (default: $REDTEAM_RISK_CACHE or "
                                                       "~/.cache/redteam-risk).")] = None,
     taxonomy: Annotated[Optional[Path], typer.Option(help="Harm taxonomy TOML file (default: the packaged one).")] = None,
+    category_map: Annotated[Optional[Path], typer.Option(help="TOML file mapping source categories to theme ids; it "
+                                                         "wins over the shipped maps (HarmBench, JailbreakBench, "
+                                                         "StrongREJECT, promptfoo, garak, AILuminate, Llama Guard). "
+                                                         "See docs/taxonomy.md.")] = None,
+    behaviors: Annotated[Optional[Path], typer.Option(help="HarmBench behaviours CSV (BehaviorID, Behavior, "
+                                                      "SemanticCategory): the intent and category of HarmBench "
+                                                      "results.")] = None,
+    success_when: Annotated[Optional[str], typer.Option(help="inspect-ai logs: when a sample counts as a successful "
+                                                        "attack, e.g. 'score=C', 'match=I', 'score>=0.5' (a score's "
+                                                        "meaning is task-specific; without a rule success is "
+                                                        "unknown).")] = None,
     seed: Annotated[int, typer.Option(help="Seed for UMAP; the same data and seed give the same map and clusters.")]
     = settings.DEFAULT_SEED,
     min_cluster_size: Annotated[Optional[int], typer.Option(min=2, help="HDBSCAN min_cluster_size (default: scaled "
@@ -104,12 +120,13 @@ def etl(
     from etl.pipeline import EtlConfig, run
 
     for path in inputs:
-        if not path.is_file():
+        if not path.exists():
             raise UserError(f"input file not found: {path}")
     summary = run(EtlConfig(
         inputs=tuple(inputs), db=db, fmt=fmt, mapping=_parse_mapping(map_ or []), dataset=dataset,
         success_threshold=success_threshold, strict=strict, max_reject_rate=max_reject_rate, model=model,
-        embed_text=embed_text, embed_precision=embed_precision, cache_dir=cache_dir, taxonomy=taxonomy, seed=seed,
+        embed_text=embed_text, embed_precision=embed_precision, cache_dir=cache_dir, taxonomy=taxonomy,
+        category_map=category_map, behaviors=behaviors, success_when=success_when, seed=seed,
         min_cluster_size=min_cluster_size,
         reuse=reuse, recluster_share=recluster_share, progress=progress,
     ))
@@ -117,11 +134,25 @@ def etl(
     if summary.reused_from:
         typer.echo(f"unchanged since run {summary.reused_from}: republished {summary.db} as run {summary.run_id} "
                    f"in {total:.1f} s (--no-reuse rebuilds)")
+        _echo_unmapped(summary.unmapped_categories)
         return
     typer.echo(
         f"published {summary.db}: read {summary.n_read}, loaded {summary.n_loaded}, rejected {summary.n_rejected}, "
         f"duplicates {summary.n_duplicates}, {summary.n_clusters} clusters, {total:.1f} s (run {summary.run_id})"
     )
+    _echo_unmapped(summary.unmapped_categories)
+
+
+def _echo_unmapped(unmapped: dict[str, int], limit: int = 20) -> None:
+    """List source categories no map sends to a theme (their theme was left to the model)."""
+    if not unmapped:
+        return
+    typer.echo(f"{len(unmapped)} source categor{'y' if len(unmapped) == 1 else 'ies'} mapped to no theme (the model "
+               "chose their themes; map them with --category-map):")
+    for label, n in list(unmapped.items())[:limit]:
+        typer.echo(f"  {n:>7}  {label}")
+    if len(unmapped) > limit:
+        typer.echo(f"  … and {len(unmapped) - limit} more (see the run's parameters.unmapped_categories)")
 
 
 @app.command()

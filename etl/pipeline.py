@@ -44,6 +44,9 @@ class EtlConfig:
     embed_precision: str = settings.DEFAULT_EMBED_PRECISION
     cache_dir: Path | None = None
     taxonomy: Path | None = None
+    category_map: Path | None = None  # the user's source-category → theme map (etl/categories.py)
+    behaviors: Path | None = None  # HarmBench behaviours CSV (intent and category of its results)
+    success_when: str | None = None  # inspect-ai: the rule that makes a sample a successful attack
     seed: int = settings.DEFAULT_SEED
     min_cluster_size: int | None = None
     recluster_share: float = settings.DEFAULT_RECLUSTER_SHARE  # above this share of new rows, refit (etl/place.py)
@@ -66,6 +69,7 @@ class RunSummary:
     n_clusters: int
     stage_seconds: dict[str, float]
     reused_from: str | None = None  # the run whose build was republished unchanged, if any
+    unmapped_categories: dict[str, int] = field(default_factory=dict)  # source label -> rows; theme left to the model
 
 
 class _Timer:
@@ -87,7 +91,7 @@ def run(config: EtlConfig) -> RunSummary:
     On any failure the previously published database is left untouched and the partial build is removed.
     """
     # Imported here so that `redteam-risk --help` and the dashboard never pay for torch/umap imports.
-    from etl import cluster, embed, label, metrics, place, reduce, requests, reuse, sources, store, themes
+    from etl import categories, cluster, embed, label, metrics, place, reduce, requests, reuse, sources, store, themes
 
     started_at = datetime.now(timezone.utc).replace(tzinfo=None)
     run_id = started_at.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
@@ -98,12 +102,17 @@ def run(config: EtlConfig) -> RunSummary:
     cache_dir = settings.cache_dir(config.cache_dir)
     reduce.configure_numba_cache(cache_dir)
     taxonomy = themes.load_taxonomy(config.taxonomy)  # fail fast on a bad taxonomy, before any heavy work
+    category_maps = categories.load_category_maps(config.category_map)
     fingerprint = None
-    if all(Path(p).is_file() for p in config.inputs):  # else ingest reports what is wrong with them
-        fingerprint = reuse.fingerprint(
-            config.parameters(), config.inputs, precision=embed.resolve_precision(config.embed_precision),
-            taxonomy=config.taxonomy, is_demo=_is_demo(config.inputs),
-        )
+    if all(Path(p).exists() for p in config.inputs):  # else ingest reports what is wrong with them
+        input_files = sources.expand_inputs(config.inputs, config.fmt).files
+        side_files = tuple(p for p in (config.behaviors, config.category_map) if p is not None)
+        if all(Path(p).is_file() for p in (*input_files, *side_files)):
+            fingerprint = reuse.fingerprint(
+                config.parameters(), (*input_files, *side_files),
+                precision=embed.resolve_precision(config.embed_precision), taxonomy=config.taxonomy,
+                is_demo=_is_demo(config.inputs),
+            )
     previous_runs = store.read_previous_runs(db)
     if config.reuse and fingerprint is not None:
         summary = _reuse(db, previous_runs, fingerprint, run_id, started_at)
@@ -117,6 +126,8 @@ def run(config: EtlConfig) -> RunSummary:
             config.mapping or None,
             dataset=config.dataset,
             success_threshold=config.success_threshold,
+            behaviors=config.behaviors,
+            success_when=config.success_when,
             progress=config.progress,
         )
     n_read = sum(s.n_read for s in ingested.inputs)
@@ -161,14 +172,26 @@ def run(config: EtlConfig) -> RunSummary:
             fixed_ids=placed.cluster_ids if placed is not None else None,
         )
     with timer.stage("themes"):
+        # Source categories (etl/categories.py): one allowed theme decides it, several narrow the assigner's choice.
+        allowed_themes, unmapped_categories = category_maps.allowed_themes(attacks["category"].to_list(), taxonomy.ids)
         # The theme follows the request, not a jailbreak's wrapper (etl/requests.py).
         theme_input = requests.theme_texts(attacks["attack_text"].to_list(), attacks["task_description"].to_list())
         chunk_vectors = embedder.encode([c for _, c in theme_input.chunks]) if theme_input.chunks else None
         assigned = themes.assign_themes(
             embedder.encode(theme_input.texts), labelled.cluster_ids, taxonomy, embedder.encode,
+            allowed=allowed_themes if any(a is not None for a in allowed_themes) else None,
             chunks=(np.array([r for r, _ in theme_input.chunks]), chunk_vectors) if theme_input.chunks else None,
         )
         log.info("themes: read from %s", json.dumps(dict(Counter(theme_input.how))))
+        theme_confidence = np.asarray(assigned.confidence, dtype=np.float64).copy()
+        theme_source = ["model"] * len(assigned.theme)
+        needs_review = np.asarray(assigned.needs_review, dtype=bool).copy()
+        for i, allowed in enumerate(allowed_themes):
+            if allowed is not None and len(allowed) == 1:
+                theme_confidence[i], theme_source[i], needs_review[i] = 1.0, "source", False
+        if unmapped_categories:
+            log.info("themes: %d source categories map to no theme (left to the model): %s",
+                     len(unmapped_categories), json.dumps(unmapped_categories, ensure_ascii=False)[:500])
 
     with timer.stage("publish"):
         attacks = attacks.with_columns(
@@ -176,9 +199,9 @@ def run(config: EtlConfig) -> RunSummary:
             pl.Series("cluster_id", labelled.cluster_ids, dtype=pl.Int32),
             pl.Series("cluster_label", labelled.cluster_labels, dtype=pl.String),
             pl.Series("theme", list(assigned.theme), dtype=pl.String),
-            pl.Series("theme_confidence", np.asarray(assigned.confidence, dtype=np.float64)),
-            pl.Series("theme_source", ["model"] * len(texts), dtype=pl.String),
-            pl.Series("needs_review", assigned.needs_review, dtype=pl.Boolean),
+            pl.Series("theme_confidence", theme_confidence),
+            pl.Series("theme_source", theme_source, dtype=pl.String),
+            pl.Series("needs_review", needs_review, dtype=pl.Boolean),
             pl.Series("cluster_strength", np.where(labelled.cluster_ids >= 0, strength if strength is not None else 1.0,
                                                    0.0).astype(np.float64)),
             pl.Series("x", reduced.xy[:, 0].astype(np.float64)),
@@ -203,7 +226,8 @@ def run(config: EtlConfig) -> RunSummary:
             "parameters": json.dumps(
                 {**config.parameters(), "model_id": embedder.model_id, "embed_precision_used": embedder.precision,
                  "fingerprint": fingerprint,
-                 "taxonomy_settings": taxonomy.settings(), "placement": placement_info},
+                 "taxonomy_settings": taxonomy.settings(), "placement": placement_info,
+                 "unmapped_categories": unmapped_categories},
                 default=str,
             ),
             "code_version": __version__,
@@ -235,6 +259,7 @@ def run(config: EtlConfig) -> RunSummary:
         n_duplicates=n_duplicates,
         n_clusters=int(clusters.filter(pl.col("cluster_id") >= 0).height),
         stage_seconds=timer.seconds,
+        unmapped_categories=unmapped_categories,
     )
 
 
@@ -265,7 +290,8 @@ def _reuse(db: Path, previous_runs: pl.DataFrame | None, fingerprint: str, run_i
              run_id, previous["run_id"], seconds["reuse"])
     return RunSummary(run_id=run_id, db=db, n_read=previous["n_read"], n_loaded=previous["n_loaded"],
                       n_rejected=previous["n_rejected"], n_duplicates=previous["n_duplicates"],
-                      n_clusters=n_clusters, stage_seconds=seconds, reused_from=previous["run_id"])
+                      n_clusters=n_clusters, stage_seconds=seconds, reused_from=previous["run_id"],
+                      unmapped_categories=parameters.get("unmapped_categories") or {})
 
 
 def _check_rejections(config: EtlConfig, n_read: int, n_rejected: int) -> None:

@@ -372,6 +372,8 @@ def assign_themes(
         own = _strongest_chunk(own, chunks, model, allowed, ids)
 
     mixed = _mix_with_clusters(own, clusters, taxonomy.cluster_weight)
+    if allowed is not None:  # the cluster's mixture must not bring back a theme the source category rules out
+        mixed = _restrict(mixed, allowed, ids)
     top = mixed.argmax(axis=1) if n else np.zeros(0, dtype=np.int64)
     confidence = np.clip(mixed[np.arange(n), top].astype(np.float64), 0.0, 1.0)
     theme_index = top.astype(np.int64)

@@ -15,6 +15,7 @@ the rejection reason shown to the user. The rules, in one place:
 - Booleans (``success``, ``is_upworker``) accept true/false, 1/0, yes/no, y/n, t/f (text case-insensitive).
 - ``success`` given by the input wins; otherwise it is ``rating >= success_threshold`` (null without a rating).
 - ``tags``: a list of scalars, or text split on ``,`` ``;`` ``|`` (text that is a JSON list is parsed).
+- ``category`` (the source's own harm label) is text kept verbatim, only stripped.
 - ``created_at``: ISO 8601 text, a datetime, or Unix seconds (milliseconds when above 1e11); stored as UTC
   without zone.
 - ``model_size`` is kept as given ("52B"), ``model_size_b`` parsed from it (billions; M and K and T suffixes are
@@ -58,6 +59,7 @@ CANONICAL_FIELDS: tuple[str, ...] = (
     "tags",
     "attack_method",
     "campaign",
+    "category",
     "created_at",
 )
 
@@ -104,6 +106,7 @@ class ValidRecord:
     campaign: str | None
     created_at: datetime | None
     turns: list[tuple[str, str]]
+    category: str | None = None  # the source's own harm label, verbatim (stripped)
 
 
 def validate_record(fields: Mapping[str, Any], *, success_threshold: float = DEFAULT_SUCCESS_THRESHOLD) -> ValidRecord:
@@ -177,6 +180,7 @@ def validate_record(fields: Mapping[str, Any], *, success_threshold: float = DEF
         campaign=as_text("campaign", get("campaign")),
         created_at=as_datetime(get("created_at")),
         turns=turns,
+        category=as_text("category", get("category")),
     )
 
 
@@ -202,6 +206,9 @@ def attack_key(dataset: str, rec: ValidRecord) -> str:
         rec.campaign,
         None if rec.created_at is None else rec.created_at.isoformat(),
     )
+    if rec.category is not None:
+        # Appended only when present, so ids of data without categories are unchanged.
+        parts = (*parts, rec.category)
     # The lengths header makes the encoding unambiguous: no choice of values makes two records hash alike.
     header = ",".join("-" if p is None else str(len(p)) for p in parts)
     h = hashlib.blake2b(header.encode("ascii"), digest_size=8)

@@ -32,11 +32,15 @@ import polars as pl
 from etl import validate
 from etl.errors import UserError
 from etl.schema import ATTACK_COLUMNS, DEFAULT_SUCCESS_THRESHOLD, REJECTED_COLUMNS, TURN_COLUMNS
-from etl.sources import anthropic, files, generic
+from etl.sources import (anthropic, deepteam, files, garak, generic, harmbench, inspect_logs, jailbreakbench, native,
+                         promptfoo, pyrit)
 
 log = logging.getLogger("redteam_risk.ingest")
 
-FORMATS = ("auto", "anthropic", "csv", "jsonl", "json", "parquet")
+# Native readers of red-team tools, in detection order (name -> module; see etl/sources/native.py).
+NATIVE_READERS = {m.NAME: m for m in (garak, promptfoo, pyrit, harmbench, jailbreakbench, inspect_logs, deepteam)}
+GENERIC_FORMATS = ("anthropic", "csv", "jsonl", "json", "parquet")
+FORMATS = ("auto", *GENERIC_FORMATS, *NATIVE_READERS)
 DEFAULT_DATASET = "default"
 FLUSH_ROWS = 8192
 _COMPRESSION_SUFFIXES = {".gz", ".gzip", ".bz2", ".xz"}
@@ -53,9 +57,10 @@ class InputStats:
     n_loaded: int
     n_rejected: int
     n_duplicates: int
-    format: str  # the reader used: anthropic | csv | jsonl | json | parquet | unreadable
+    format: str  # the reader used: anthropic | csv | jsonl | json | parquet | a tool (garak, …) | unreadable
     compression: str = "none"  # none | gzip | bzip2 | xz
     encoding: str = "utf-8"
+    note: str | None = None  # why a file found in a directory was not read (n_read is then 0)
 
 
 @dataclass
@@ -74,30 +79,114 @@ def load(
     dataset: str | None = None,
     success_threshold: float = DEFAULT_SUCCESS_THRESHOLD,
     max_decompressed_bytes: int = 2 * 1024**3,
+    behaviors: Path | None = None,
+    success_when: str | None = None,
     progress: bool = True,
 ) -> Ingested:
-    """Read ``paths`` in order into canonical frames.
+    """Read ``paths`` (files, or directories: every file of a known format under them) in order into frames.
 
-    ``fmt``: one of :data:`FORMATS`; ``auto`` picks the reader from the content (Parquet magic, compression,
-    JSON array/JSON Lines, the Anthropic keys, else CSV by content or extension). ``mapping``:
-    {canonical field: source column or key (``a.b`` reaches into nested JSON objects)}. ``dataset``: the identity
-    hashed into ``attack_id`` (default ``anthropic-red-team`` for the Anthropic reader, else ``default``).
-    ``success_threshold``: on the 0–4 rating scale. ``max_decompressed_bytes``: cap for compressed inputs.
+    ``fmt``: one of :data:`FORMATS`; ``auto`` picks the reader from the content (a red-team tool's native
+    output, Parquet magic, compression, JSON array/JSON Lines, the Anthropic keys, else CSV by content or
+    extension). ``mapping``: {canonical field: source column or key (``a.b`` reaches into nested JSON objects)};
+    for a tool's output, mapped keys a record has override what the reader derived. ``dataset``: the identity
+    hashed into ``attack_id`` (default ``anthropic-red-team`` for the Anthropic reader, the tool's name for a
+    tool's output, else ``default``). ``success_threshold``: on the 0–4 rating scale. ``max_decompressed_bytes``:
+    cap for compressed inputs. ``behaviors``: HarmBench's behaviours CSV. ``success_when``: the rule that makes
+    an inspect-ai sample a successful attack (``score=C``; see :class:`native.SuccessRule`).
     """
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}; use one of: {', '.join(FORMATS)}")
     mapping = _check_mapping(mapping or {})
+    if behaviors is not None and not Path(behaviors).is_file():
+        raise UserError(f"--behaviors {behaviors}: the file does not exist")
+    options = native.Options(behaviors=Path(behaviors) if behaviors is not None else None,
+                             success_when=native.parse_success_rule(success_when), max_bytes=max_decompressed_bytes)
+    expanded = expand_inputs(paths, fmt)
     t0 = time.perf_counter()
-    log.info("ingest: start, %d file(s), format %s", len(paths), fmt)
+    log.info("ingest: start, %d file(s), format %s", len(expanded.files), fmt)
     out = _Collector()
     inputs = [
-        _load_file(Path(p), fmt, mapping, dataset, success_threshold, max_decompressed_bytes, progress, out)
-        for p in paths
+        _load_file(Path(p), fmt, mapping, dataset, success_threshold, max_decompressed_bytes, progress, out, options)
+        for p in expanded.files
     ]
+    inputs += [InputStats(str(p), files.sha256_file(p), 0, 0, 0, 0, kind, note=note)
+               for p, kind, note in expanded.skipped]
     attacks, turns, rejected = out.frames()
     log.info("ingest: done in %.2f s: %d loaded, %d rejected, %d duplicates", time.perf_counter() - t0,
              attacks.height, rejected.height, sum(s.n_duplicates for s in inputs))
     return Ingested(attacks, turns, rejected, inputs)
+
+
+@dataclass
+class Expanded:
+    """Input files in reading order, and files found in a directory but not read: (path, format, why)."""
+
+    files: list[Path]
+    skipped: list[tuple[Path, str, str]]
+
+
+def expand_inputs(paths: Iterable[Path], fmt: str = "auto") -> Expanded:
+    """Replace each directory in ``paths`` by the files under it that a reader recognises by content.
+
+    Files are taken in sorted path order; hidden files and folders are left out. In a directory only a
+    red-team tool's output or the Anthropic format is recognised (a generic CSV/JSON file may be anything;
+    name it to read it). JailbreakBench summary files (``evaluation.json``, ``submission.json``) beside
+    model artifact folders repeat the model files' jailbreaks and are skipped so each is counted once.
+    Files given by name are kept as given (a missing one raises UserError when it is read).
+    """
+    out = Expanded([], [])
+    for path in paths:
+        path = Path(path)
+        if not path.is_dir():
+            out.files.append(path)
+            continue
+        found = [f for f in sorted(path.rglob("*")) if f.is_file()
+                 and not any(part.startswith(".") for part in f.relative_to(path).parts)]
+        kinds = {f: _directory_kind(f, fmt) for f in found}
+        for f in found:
+            kind = kinds[f]
+            if kind is None:
+                log.info("ingest: %s: not a known red-team tool format; skipped (name the file to read it)", f)
+                continue
+            duplicate_of = jailbreakbench.summary_duplicates(f, [g for g, k in kinds.items()
+                                                                 if k == jailbreakbench.NAME])
+            if kind == jailbreakbench.NAME and duplicate_of:
+                note = (f"a JailbreakBench summary file: its jailbreaks are the ones in {duplicate_of}, "
+                        "read from there")
+                log.info("ingest: %s: skipped, %s", f, note)
+                out.skipped.append((f, kind, note))
+                continue
+            out.files.append(f)
+    if not out.files and not out.skipped:
+        raise UserError(f"no input file of a known format found in {', '.join(str(p) for p in paths)}")
+    return out
+
+
+def _directory_kind(path: Path, fmt: str) -> str | None:
+    """The reader for a file found in a directory: a native reader's name, ``anthropic``, or None (skip)."""
+    try:
+        p = native.probe(path)
+    except OSError:
+        return None
+    name = _detect_native(p) if fmt in ("auto", *NATIVE_READERS) else None
+    if fmt in NATIVE_READERS:
+        return fmt if name == fmt else None
+    if name is not None:
+        return name
+    if fmt in ("auto", "anthropic") and p.text.startswith(("{", "[")) and native.has_keys(p.text, "transcript") \
+            and (native.has_keys(p.text, "num_params") or native.has_keys(p.text, "min_harmlessness_score_transcript")):
+        return "anthropic"
+    return None
+
+
+def _detect_native(p: native.Probe) -> str | None:
+    for name, reader in NATIVE_READERS.items():
+        try:
+            if reader.detect(p):
+                return name
+        except Exception:  # noqa: BLE001 - detection of hostile content must never crash; try the next reader
+            log.debug("ingest: %s: %s detection failed", p.path, name, exc_info=True)
+    return None
 
 
 def _check_mapping(mapping: Mapping[str, str]) -> dict[str, str]:
@@ -142,7 +231,7 @@ class _Collector:
             attack_id, source_file, row, rec.model, rec.model_type, rec.model_size, rec.model_size_b, rec.rating,
             rec.success, rec.harmlessness, rec.task_description, rec.task_description_harmlessness, rec.attack_text,
             rec.transcript, rec.response, rec.n_turns, rec.red_team_member_id, rec.is_upworker, rec.tags,
-            rec.attack_method, rec.campaign, rec.created_at, duplicate,
+            rec.attack_method, rec.campaign, rec.category, rec.created_at, duplicate,
         ))
         if rec.turns:
             ids, index, speakers, texts = self.turn_cols
@@ -181,8 +270,8 @@ class _Collector:
 _ATTACK_ORDER = [
     "attack_id", "source_file", "source_row", "model", "model_type", "model_size", "model_size_b", "rating",
     "success", "harmlessness", "task_description", "task_description_harmlessness", "attack_text", "transcript",
-    "response", "n_turns", "red_team_member_id", "is_upworker", "tags", "attack_method", "campaign", "created_at",
-    "is_duplicate",
+    "response", "n_turns", "red_team_member_id", "is_upworker", "tags", "attack_method", "campaign", "category",
+    "created_at", "is_duplicate",
 ]
 
 
@@ -215,7 +304,7 @@ class _Opened:
 
 
 def _load_file(path: Path, fmt: str, mapping: dict[str, str], dataset: str | None, success_threshold: float,
-               max_bytes: int, progress: bool, out: _Collector) -> InputStats:
+               max_bytes: int, progress: bool, out: _Collector, options: native.Options) -> InputStats:
     """Read one file into ``out``; returns its counts."""
     if not path.exists():
         raise UserError(f"input file {path} does not exist")
@@ -225,9 +314,19 @@ def _load_file(path: Path, fmt: str, mapping: dict[str, str], dataset: str | Non
     source_file = str(path)
     try:
         sha256 = files.sha256_file(path)
-        sniffed = files.sniff(path)
+        probe = native.probe(path)
     except PermissionError:
         raise UserError(f"input file {path} cannot be read (permission denied)") from None
+    tool = fmt if fmt in NATIVE_READERS else _detect_native(probe) if fmt == "auto" else None
+    if tool is not None:
+        counts = _read_native(probe, tool, mapping, dataset, success_threshold, options, out)
+        compression = probe.sniffed.compression if probe.sniffed is not None else "none"
+        encoding = probe.sniffed.encoding if probe.sniffed is not None else "binary"
+        stats = InputStats(source_file, sha256, *counts, tool, compression, encoding)
+        log.info("ingest: %s (%s): read %d, loaded %d, rejected %d, duplicates %d in %.2f s", path, tool,
+                 stats.n_read, stats.n_loaded, stats.n_rejected, stats.n_duplicates, time.perf_counter() - t0)
+        return stats
+    sniffed = probe.sniffed if probe.sniffed is not None else files.sniff(path)
 
     bar = _progress_bar(path, progress)
     try:
@@ -294,6 +393,56 @@ def _detect_preset(fmt: str, opened: _Opened) -> tuple[bool, Iterator[generic.Ra
     head = list(itertools.islice(opened.records, _PEEK_LIMIT))
     first = next((r.value for r in head if isinstance(r.value, dict)), None)
     return first is not None and anthropic.looks_anthropic(first), itertools.chain(head, opened.records)
+
+
+def _read_native(p: native.Probe, tool: str, mapping: dict[str, str], dataset: str | None,
+                 success_threshold: float, options: native.Options, out: _Collector) -> tuple[int, int, int, int]:
+    """Read a tool's output with its native reader; returns (n_read, n_loaded, n_rejected, n_duplicates).
+
+    A mapped key (``--map CANONICAL=KEY``) that the tool's record has overrides what the reader derived.
+    """
+    source_file = str(p.path)
+    dataset_id = dataset or tool
+    n_read = n_loaded = n_rejected = n_duplicates = 0
+    rows = NATIVE_READERS[tool].read(p, options)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except native.FileUnreadable as exc:
+            excerpt = p.sniffed.text[:validate.MAX_EXCERPT_CHARS] if p.sniffed is not None else None
+            reason = str(exc) if n_read == 0 else f"{exc}; reading stopped there"
+            out.reject(source_file, None if n_read == 0 else n_read, reason, excerpt or None)
+            log.warning("ingest: %s: %s", p.path, reason)
+            n_read += 1
+            n_rejected += 1
+            break
+        index = n_read
+        n_read += 1
+        reason = row.reason
+        if reason is None:
+            fields = dict(row.fields or {})
+            if isinstance(row.raw, dict):
+                for canonical, key in mapping.items():
+                    found, value = _lookup(row.raw, key)
+                    if found:
+                        fields[canonical] = value
+            try:
+                valid = validate.validate_record(fields, success_threshold=success_threshold)
+            except validate.Invalid as exc:
+                reason = str(exc)
+            else:
+                n_loaded += 1
+                n_duplicates += out.add(dataset_id, source_file, index, valid)
+                continue
+        raw = row.raw if isinstance(row.raw, str) else generic.dump_excerpt(row.raw)
+        out.reject(source_file, index, reason, raw)
+        n_rejected += 1
+    for warning in options.warnings:
+        log.warning("ingest: %s: %s", p.path, warning)
+    options.warnings.clear()
+    return n_read, n_loaded, n_rejected, n_duplicates
 
 
 def _read_records(path: Path, records: Iterable[generic.RawRecord], opened: _Opened, preset: bool,
