@@ -148,8 +148,9 @@ def _fit_one(z: np.ndarray, mcs: int, ms: int, selection_method: str) -> tuple[n
 def choose_settings(z: np.ndarray, selection_method: str = SELECTION_METHOD, seed: int = 0) -> tuple[int, int]:
     """The (min_cluster_size, min_samples) whose clusters best survive resampling: for each candidate, HDBSCAN on
     ``STABILITY_SUBSAMPLES`` random ``STABILITY_FRACTION`` subsamples is compared (adjusted Rand index, noise
-    attached) with HDBSCAN on all rows. Candidates giving fewer than 2 clusters, or one cluster over
-    ``DOMINANT_SHARE`` of the rows, are skipped; ties go to the larger min_cluster_size. On real sets this choice
+    attached) with HDBSCAN on all rows. The candidates are ``STABILITY_MIN_CLUSTER_SIZES`` × ``STABILITY_MIN_SAMPLES``
+    plus the size-scaled default; those giving fewer than 2 clusters, or one cluster over ``DOMINANT_SHARE`` of the
+    rows, are skipped; ties go to the later candidate. On real sets this choice
     tracked seed-to-seed stability (docs/taxonomy.md). Deterministic for a given ``z`` and ``seed``."""
     from sklearn.metrics import adjusted_rand_score
 
@@ -158,24 +159,24 @@ def choose_settings(z: np.ndarray, selection_method: str = SELECTION_METHOD, see
     samples = [np.sort(rng.choice(n, int(STABILITY_FRACTION * n), replace=False)) for _ in range(STABILITY_SUBSAMPLES)]
     best: tuple[float, int, int] | None = None
     scores = {}
-    for mcs in STABILITY_MIN_CLUSTER_SIZES:
-        if mcs > n // 5:
+    default = default_min_cluster_size(n)
+    candidates = [(mcs, ms) for mcs in STABILITY_MIN_CLUSTER_SIZES if mcs <= n // 5 for ms in STABILITY_MIN_SAMPLES]
+    candidates.append((default, default_min_samples(default)))  # last: it wins ties
+    for mcs, ms in dict.fromkeys(candidates):
+        labels, model = _fit_one(z, mcs, ms, selection_method)
+        k = int(labels.max()) + 1
+        if k < 2 or np.bincount(labels[labels >= 0]).max() > DOMINANT_SHARE * n:
             continue
-        for ms in STABILITY_MIN_SAMPLES:
-            labels, model = _fit_one(z, mcs, ms, selection_method)
-            k = int(labels.max()) + 1
-            if k < 2 or np.bincount(labels[labels >= 0]).max() > DOMINANT_SHARE * n:
-                continue
-            full, _ = attach_noise(model, z, labels)
-            agree = []
-            for idx in samples:
-                sub_labels, sub_model = _fit_one(z[idx], mcs, ms, selection_method)
-                sub, _ = attach_noise(sub_model, z[idx], sub_labels)
-                agree.append(adjusted_rand_score(full[idx], sub))
-            score = float(np.mean(agree))
-            scores[(mcs, ms)] = round(score, 3)
-            if best is None or score >= best[0]:
-                best = (score, mcs, ms)
+        full, _ = attach_noise(model, z, labels)
+        agree = []
+        for idx in samples:
+            sub_labels, sub_model = _fit_one(z[idx], mcs, ms, selection_method)
+            sub, _ = attach_noise(sub_model, z[idx], sub_labels)
+            agree.append(adjusted_rand_score(full[idx], sub))
+        score = float(np.mean(agree))
+        scores[(mcs, ms)] = round(score, 3)
+        if best is None or score >= best[0]:
+            best = (score, mcs, ms)
     log.info("cluster: stability of (min_cluster_size, min_samples) candidates: %s", scores)
     if best is None:
         mcs = default_min_cluster_size(n)

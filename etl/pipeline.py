@@ -181,6 +181,7 @@ def run(config: EtlConfig) -> RunSummary:
             embedder.encode(theme_input.texts), labelled.cluster_ids, taxonomy, embedder.encode,
             allowed=allowed_themes if any(a is not None for a in allowed_themes) else None,
             chunks=(np.array([r for r, _ in theme_input.chunks]), chunk_vectors) if theme_input.chunks else None,
+            mix=np.array([t == x for t, x in zip(theme_input.texts, texts, strict=True)], dtype=bool),
         )
         log.info("themes: read from %s", json.dumps(dict(Counter(theme_input.how))))
         theme_confidence = np.asarray(assigned.confidence, dtype=np.float64).copy()

@@ -11,6 +11,7 @@ Tags in the input data are never used.
 from __future__ import annotations
 
 import csv
+import hashlib
 import importlib.resources
 import io
 import logging
@@ -328,6 +329,7 @@ def assign_themes(
     allowed: Sequence[Sequence[str] | None] | None = None,
     corpus: Corpus | None = None,
     chunks: tuple[np.ndarray, np.ndarray] | None = None,
+    mix: np.ndarray | None = None,
 ) -> ThemeAssignment:
     """Assign each attack a theme of ``taxonomy`` with a calibrated confidence.
 
@@ -371,7 +373,8 @@ def assign_themes(
     if chunks is not None and len(chunks[0]):
         own = _strongest_chunk(own, chunks, model, allowed, ids)
 
-    mixed = _mix_with_clusters(own, clusters, taxonomy.cluster_weight)
+    mixed = _mix_with_clusters(own, np.where(mix, clusters, -1) if mix is not None else clusters,
+                               taxonomy.cluster_weight)
     if allowed is not None:  # the cluster's mixture must not bring back a theme the source category rules out
         mixed = _restrict(mixed, allowed, ids)
     top = mixed.argmax(axis=1) if n else np.zeros(0, dtype=np.int64)
@@ -474,6 +477,10 @@ def train_assigner(
     if taxonomy.head_weight == 0.0:
         return Assigner(taxonomy, encoded, None, None, 1.0)
     corpus = load_corpus() if corpus is None else corpus
+    key = _assigner_key(taxonomy, encoded, corpus)
+    if key in _TRAINED:
+        w, b, temperature, n_train = _TRAINED[key]
+        return Assigner(taxonomy, encoded, w, b, temperature, n_train)
     index = {t: j for j, t in enumerate(ids)}
     c_texts, c_masks = [], []
     for text, allowed in zip(corpus.texts, corpus.allowed, strict=True):
@@ -503,10 +510,26 @@ def train_assigner(
             held_logits[fold == f] = Assigner(taxonomy, encoded, w, b, 1.0).logits(cx[fold == f])
         temperature = calibrate(held_logits, cy)
     w, b = fit(np.vstack([fixed_x, cx]), np.vstack([fixed_y, cy]))
+    if len(_TRAINED) >= 4:
+        _TRAINED.pop(next(iter(_TRAINED)))
+    _TRAINED[key] = (w, b, temperature, fixed_x.shape[0] + cx.shape[0])
     log.info("themes: head trained on %d exemplars/descriptions and %d corpus requests (%s), calibration "
              "temperature %.2f, in %.1f s", fixed_x.shape[0], cx.shape[0], corpus.source or "no corpus",
              temperature, time.perf_counter() - started)
     return Assigner(taxonomy, encoded, w, b, temperature, n_train=fixed_x.shape[0] + cx.shape[0])
+
+
+_TRAINED: dict[str, tuple[np.ndarray, np.ndarray, float, int]] = {}  # in-process: the same inputs train once
+
+
+def _assigner_key(taxonomy: Taxonomy, encoded: tuple, corpus: Corpus) -> str:
+    """Everything the trained head depends on: theme ids, exemplar and description vectors, settings, corpus."""
+    h = hashlib.sha256()
+    h.update(repr((taxonomy.ids, taxonomy.settings(), encoded[2], HEAD_L2, CALIBRATION_FOLDS)).encode())
+    h.update(np.ascontiguousarray(encoded[0]).tobytes())
+    h.update(np.ascontiguousarray(encoded[1]).tobytes())
+    h.update(repr((corpus.texts, corpus.allowed)).encode())
+    return h.hexdigest()
 
 
 def fit_head(x: np.ndarray, allowed: np.ndarray, l2: float) -> tuple[np.ndarray, np.ndarray]:

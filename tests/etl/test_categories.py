@@ -40,11 +40,11 @@ def test_shipped_labels(label, expected):
 def test_allowed_themes_and_unmapped_counts():
     maps = load_category_maps()
     allowed, unmapped = maps.allowed_themes(
-        ["Malware/Hacking", None, "Expert advice", "illegal", "made up", "Expert advice"], IDS)
+        ["Malware/Hacking", None, "Government decision-making", "illegal", "made up", "Government decision-making"], IDS)
     assert allowed[0] == ("cybercrime_hacking",)
     assert allowed[1] is None and allowed[2] is None and allowed[4] is None
     assert len(allowed[3]) > 1  # HarmBench "illegal" only narrows the theme
-    assert unmapped == {"Expert advice": 2, "made up": 1}
+    assert unmapped == {"Government decision-making": 2, "made up": 1}
     # ids the taxonomy in use lacks are dropped; a label left with none counts as unmapped
     allowed, unmapped = maps.allowed_themes(["Malware/Hacking", "illegal"], ["theft", "other"])
     assert allowed == [None, ("theft",)]

@@ -110,7 +110,7 @@ def test_tool_directory_with_source_categories(tmp_path):
     result = _etl(str(tmp_path / "in"), "--db", str(db), "--category-map", str(user_map))
     assert result.exit_code == 0, result.output
     assert "read 6, loaded 5, rejected 1" in result.output
-    assert "1 source category mapped to no theme" in result.output and "Expert advice" in result.output
+    assert "1 source category mapped to no theme" in result.output and "Government decision-making" in result.output
     rows = _query(db, "select category, theme, theme_source, theme_confidence, needs_review from attacks "
                       "order by category, source_file")
     by_category = {}
@@ -119,9 +119,9 @@ def test_tool_directory_with_source_categories(tmp_path):
                                                      review if source == "source" else None))
     assert by_category["Harassment/Discrimination"] == {("bullying_harassment", "source", 1.0, False)}
     assert by_category["Malware/Hacking"] == {("cybercrime_hacking", "source", 1.0, False)}
-    assert {s for _, s, _, _ in by_category["Expert advice"]} == {"model"}
+    assert {s for _, s, _, _ in by_category["Government decision-making"]} == {"model"}
     (inputs, parameters) = _query(db, "select inputs, parameters from runs")[0]
-    assert json.loads(parameters)["unmapped_categories"] == {"Expert advice": 1}
+    assert json.loads(parameters)["unmapped_categories"] == {"Government decision-making": 1}
     recorded = {i["path"].rsplit("/", 1)[-1]: (i["format"], i["n_read"]) for i in json.loads(inputs)}
     assert recorded == {"llama-2-7b-chat-hf.json": ("jailbreakbench", 3), "vicuna-13b-v1.5.json": ("jailbreakbench", 3),
                         "evaluation.json": ("jailbreakbench", 0), "submission.json": ("jailbreakbench", 0)}

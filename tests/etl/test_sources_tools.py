@@ -237,9 +237,9 @@ def _jbb_tree(root: Path) -> Path:
     art = root / "attack-artifacts"
     entries = {
         "vicuna-13b-v1.5": [_jb(0, "Harassment/Discrimination", "p0", True), _jb(1, "Malware/Hacking", "p1", False),
-                            _jb(2, "Expert advice", None, False)],
+                            _jb(2, "Government decision-making", None, False)],
         "llama-2-7b-chat-hf": [_jb(0, "Harassment/Discrimination", "q0", False), _jb(1, "Malware/Hacking", "q1", True),
-                               _jb(2, "Expert advice", "q2", True)],
+                               _jb(2, "Government decision-making", "q2", True)],
     }
     for model, jbs in entries.items():
         write_json(art / "PAIR" / "black_box" / f"{model}.json", _jbb("PAIR", "black_box", model, jbs))
@@ -269,7 +269,7 @@ def test_jailbreakbench_tree_counts_each_jailbreak_once(tmp_path):
     assert set(column(got, "campaign")) == {"PAIR/black_box/vicuna-13b-v1.5", "PAIR/black_box/llama-2-7b-chat-hf"}
     # every category is mapped to themes or listed as unmapped
     allowed, unmapped = load_category_maps().allowed_themes(column(got, "category"), load_taxonomy().ids)
-    assert unmapped == {"Expert advice": 1}
+    assert unmapped == {"Government decision-making": 1}
     assert [a for a in allowed if a is not None and len(a) == 1] == [("cybercrime_hacking",)] * 2
     # a summary file read on its own is read (nothing to double count)
     alone = loaded(art / "PAIR" / "evaluation.json")
