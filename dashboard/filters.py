@@ -71,9 +71,11 @@ def sidebar(options: data.FilterOptions) -> Filters:
     sb.header("Filters")
     sizes = sb.multiselect("Model size", options.model_sizes, key=_PREFIX + "model_sizes", placeholder="All sizes",
                            default=[v for v in url.model_sizes if v in options.model_sizes])
-    types = sb.multiselect("Intervention (model type)", options.model_types, key=_PREFIX + "model_types",
-                           placeholder="All model types",
-                           default=[v for v in url.model_types if v in options.model_types])
+    types: list[str] = []
+    if options.model_types:  # tool outputs name no intervention: no empty widget
+        types = sb.multiselect("Intervention (model type)", options.model_types, key=_PREFIX + "model_types",
+                               placeholder="All model types",
+                               default=[v for v in url.model_types if v in options.model_types])
     models: list[str] = []
     if len(options.models) > len(options.model_sizes) * max(len(options.model_types), 1) or not options.model_types:
         # Generic data: the free-text model name is the only model key worth filtering on.

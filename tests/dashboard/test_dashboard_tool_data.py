@@ -143,6 +143,8 @@ def test_explorer_shows_confidence_and_hides_columns_the_data_lacks(tool_app):
     assert {"theme_confidence", "theme_source", "needs_review", "category", "attack_method"} <= columns
     assert not columns & {"rating", "harmlessness", "model_type", "is_upworker"}
     assert "rating" not in at.selectbox(key="explorer_sort").options
+    sidebar_keys = {w.key for w in at.sidebar.multiselect}
+    assert "filter_model_types" not in sidebar_keys and "filter_models" in sidebar_keys  # no empty widget
 
 
 def test_needs_review_filter_on_the_paper_data(app):
