@@ -18,6 +18,8 @@ import polars as pl
 from etl.schema import ANTHROPIC_MODEL_TYPES
 
 MAP_COLOR_MODES = ("rating", "theme", "cluster", "harmlessness", "success")
+# Colourings by a column of the input (tool outputs): one legend entry per value, the theme moves into the hover.
+MAP_GROUP_MODES = ("attack_method", "category")
 HOVER_CHARS = 120  # task descriptions longer than this are cut in the map's hover
 QUALITATIVE = (
     "#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D", "#BAB0AC",
@@ -95,12 +97,17 @@ def attack_map(points, color_by: str = "rating", clusters=None, title: str | Non
     array of every trace when the figure is serialized, which cost 0.14 s at 253 theme × model traces and
     0.03 s at 22. The traces skip plotly's per-property validation; tests validate the output instead.
     """
-    if color_by not in MAP_COLOR_MODES:
-        raise ValueError(f"color_by must be one of {MAP_COLOR_MODES}, got {color_by!r}")
+    if color_by not in (*MAP_COLOR_MODES, *MAP_GROUP_MODES):
+        raise ValueError(f"color_by must be one of {MAP_COLOR_MODES + MAP_GROUP_MODES}, got {color_by!r}")
     frame = _frame(points)
     label = _label_col(frame, "theme")
     theme_of = frame[label].fill_null("unknown").to_list()
-    themes = _ordered(theme_of, ())
+    grouped = color_by in MAP_GROUP_MODES  # traces per value of that column instead of per theme
+    if grouped:
+        group_of = frame[color_by].fill_null(f"no {color_by.replace('_', ' ')}").to_list()
+    else:
+        group_of = theme_of
+    themes = _ordered(group_of, ())
     cluster_id = frame["cluster_id"].fill_null(-1).to_numpy()
     cluster_ids = sorted(int(c) for c in np.unique(cluster_id) if c >= 0)
 
@@ -113,12 +120,15 @@ def attack_map(points, color_by: str = "rating", clusters=None, title: str | Non
     hovertext = np.array([f"{model_names[m]} · {outcome}{note}" for m, outcome, note in
                           zip(frame["model"].fill_null("unknown model").to_list(), _outcomes(frame),
                               _theme_notes(frame, weak))], dtype=str)
+    if grouped:  # the trace name is the group, so the theme goes first in the per-point hover
+        theme_names = {n: hover_escape(n, 40) for n in set(theme_of)}
+        hovertext = np.array([f"{theme_names[n]} · {h}" for n, h in zip(theme_of, hovertext.tolist())], dtype=str)
     sizes = np.where(weak, WEAK_MARKER_SIZE, MARKER_SIZE).astype(np.float32)
     template = "%{text}<br><b>%{fullData.name}</b> · %{hovertext}<extra></extra>"
     color = _map_colors(frame, color_by, cluster_id, cluster_ids)
 
     position = {t: i for i, t in enumerate(themes)}
-    theme_code = np.array([position[t] for t in theme_of], dtype=np.int32)
+    theme_code = np.array([position[t] for t in group_of], dtype=np.int32)
     order = np.argsort(theme_code, kind="stable").astype(np.int32)
     starts = np.flatnonzero(np.r_[True, theme_code[order][1:] != theme_code[order][:-1]]) if frame.height else []
     ends = np.r_[starts[1:], frame.height] if frame.height else []
@@ -136,7 +146,7 @@ def attack_map(points, color_by: str = "rating", clusters=None, title: str | Non
         traces.append(go.Scattergl(
             x=x[idx], y=y[idx], mode="markers", name=name, legendgroup=name,
             marker=marker, customdata=idx, text=text[idx], hovertext=hovertext[idx], hovertemplate=template,
-            showlegend=color_by == "theme", _validate=False,
+            showlegend=color is None, _validate=False,
         ))
     if clusters is not None and cluster_ids:
         # labels at the centre of each cluster's points in view, so they stay on the points when filtered

@@ -135,8 +135,8 @@ def sidebar(options: data.FilterOptions) -> Filters:
     filters = Filters(
         model_sizes=tuple(sizes), model_types=tuple(types), models=tuple(models), themes=tuple(themes),
         cluster_ids=tuple(clusters), categories=tuple(categories), attack_methods=tuple(methods),
-        needs_review=REVIEW_CHOICES[review], red_team_pool=None if pool == "both" else pool, success_threshold=threshold,
-        harmlessness_min=h_min, harmlessness_max=h_max, text=text or None,
+        needs_review=REVIEW_CHOICES[review], red_team_pool=None if pool == "both" else pool,
+        success_threshold=threshold, harmlessness_min=h_min, harmlessness_max=h_max, text=text or None,
     )
     st.session_state[_STATE] = filters
     _write_url(filters)

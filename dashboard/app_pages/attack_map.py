@@ -14,7 +14,7 @@ from dashboard.safety import escape_markdown
 
 EXPLORER_IDS = "explorer_ids"  # session key read by the explorer page
 COLOR_LABELS = {"rating": "Rating", "theme": "Theme", "cluster": "Cluster", "harmlessness": "Harmlessness",
-                "success": "Success"}
+                "success": "Success", "attack_method": "Attack method", "category": "Source category"}
 
 filters, options = ui.page("Attack map", "Each point is one attack, placed by the similarity of its text (UMAP of "
                                          "sentence embeddings). Drag a box or lasso to select attacks.")
@@ -26,6 +26,7 @@ if points.height == 0:
 available = {"rating": options.has_rating, "harmlessness": options.harmlessness_range is not None,
              "success": options.has_success}
 modes = [m for m in charts.MAP_COLOR_MODES if available.get(m, True)]
+modes += [m for m, values in (("attack_method", options.attack_methods), ("category", options.categories)) if values]
 if not options.has_rating and options.has_success:
     modes.remove("success")
     modes.insert(0, "success")  # the outcome the data has comes first

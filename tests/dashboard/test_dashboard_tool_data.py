@@ -100,12 +100,18 @@ def test_scaling_plots_success_by_parsed_size_and_explains_the_missing_views(too
 def test_attack_map_offers_only_colourings_the_data_has(tool_app):
     at = open_page(tool_app(), "attack_map")
     radio = at.radio(key="map_color")
-    assert radio.value == "success" and "rating" not in radio.options and "harmlessness" not in radio.options
+    assert radio.value == "success" and radio.options[0] == "Success"  # options are the labels
+    assert "Rating" not in radio.options and "Harmlessness" not in radio.options
     assert "Colouring by rating is not offered" in texts(at)
     hover = [h for t in chart(at, "attack_map")["data"] if t["type"] == "scattergl" for h in t["hovertext"]]
     assert all(" · success " in h and " · rating" not in h for h in hover)
     assert any("needs review" in h for h in hover) and any("theme 100% by source" in h for h in hover)
     assert any("weak cluster member" in h for h in hover)
+    assert {"Attack method", "Source category"} <= set(radio.options)
+    radio.set_value("category").run()
+    assert not at.exception
+    legend = {t["name"] for t in chart(at, "attack_map")["data"] if t["type"] == "scattergl"}
+    assert "Fraud/&lt;i&gt;Deception&lt;/i&gt; **x**" in legend
 
 
 def test_priorities_warn_about_areas_resting_on_low_confidence_themes(tool_app):
@@ -143,6 +149,7 @@ def test_explorer_shows_confidence_and_hides_columns_the_data_lacks(tool_app):
     assert {"theme_confidence", "theme_source", "needs_review", "category", "attack_method"} <= columns
     assert not columns & {"rating", "harmlessness", "model_type", "is_upworker"}
     assert "rating" not in at.selectbox(key="explorer_sort").options
+    assert "theme confidence" in at.selectbox(key="explorer_sort").options
     sidebar_keys = {w.key for w in at.sidebar.multiselect}
     assert "filter_model_types" not in sidebar_keys and "filter_models" in sidebar_keys  # no empty widget
 
