@@ -18,12 +18,17 @@ import polars as pl
 from etl.schema import ANTHROPIC_MODEL_TYPES
 
 MAP_COLOR_MODES = ("rating", "theme", "cluster", "harmlessness", "success")
+# Colourings by a column of the input (tool outputs): one legend entry per value, the theme moves into the hover.
+MAP_GROUP_MODES = ("attack_method", "category")
 HOVER_CHARS = 120  # task descriptions longer than this are cut in the map's hover
 QUALITATIVE = (
     "#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D", "#BAB0AC",
     "#1F77B4", "#FF7F0E", "#2CA02C", "#D62728", "#9467BD", "#8C564B", "#E377C2", "#17BECF", "#BCBD22", "#7F7F7F",
 )
 NOISE_COLOR = "#C8C8C8"
+WEAK_MEMBER = 0.5  # cluster_strength below this: a weak member, attached to its nearest cluster (drawn smaller)
+MARKER_SIZE = 4
+WEAK_MARKER_SIZE = 2
 # Metric column -> its CI columns (docs/schema.md metric block).
 CI_COLUMNS = {
     "success_rate": ("success_ci_low", "success_ci_high"),
@@ -77,7 +82,10 @@ def attack_map(points, color_by: str = "rating", clusters=None, title: str | Non
     """The attack map (the paper's Fig. 2): one WebGL point per attack at (x, y).
 
     ``points`` needs ``x, y, theme, model, rating, harmlessness, success, cluster_id, task_description``
-    (``display_name`` is used for the theme when present). ``color_by`` is one of ``MAP_COLOR_MODES``.
+    (``display_name`` is used for the theme when present). Optional: ``theme_confidence`` and
+    ``theme_source`` (shown in the hover), ``needs_review`` (hover note) and ``cluster_strength``: members
+    of a cluster weaker than ``WEAK_MEMBER`` are drawn smaller and say so in the hover. The hover shows
+    the rating, or the success flag where there is no rating. ``color_by`` is one of ``MAP_COLOR_MODES``.
     ``clusters`` (optional: ``cluster_id, label``) adds the labels of the ``max_labels`` largest clusters in
     view at the centre of their points. Each point's ``customdata`` is its row number in ``points``, which
     is how a selection is mapped back to attacks.
@@ -89,12 +97,17 @@ def attack_map(points, color_by: str = "rating", clusters=None, title: str | Non
     array of every trace when the figure is serialized, which cost 0.14 s at 253 theme × model traces and
     0.03 s at 22. The traces skip plotly's per-property validation; tests validate the output instead.
     """
-    if color_by not in MAP_COLOR_MODES:
-        raise ValueError(f"color_by must be one of {MAP_COLOR_MODES}, got {color_by!r}")
+    if color_by not in (*MAP_COLOR_MODES, *MAP_GROUP_MODES):
+        raise ValueError(f"color_by must be one of {MAP_COLOR_MODES + MAP_GROUP_MODES}, got {color_by!r}")
     frame = _frame(points)
     label = _label_col(frame, "theme")
     theme_of = frame[label].fill_null("unknown").to_list()
-    themes = _ordered(theme_of, ())
+    grouped = color_by in MAP_GROUP_MODES  # traces per value of that column instead of per theme
+    if grouped:
+        group_of = frame[color_by].fill_null(f"no {color_by.replace('_', ' ')}").to_list()
+    else:
+        group_of = theme_of
+    themes = _ordered(group_of, ())
     cluster_id = frame["cluster_id"].fill_null(-1).to_numpy()
     cluster_ids = sorted(int(c) for c in np.unique(cluster_id) if c >= 0)
 
@@ -103,13 +116,19 @@ def attack_map(points, color_by: str = "rating", clusters=None, title: str | Non
     y = frame["y"].cast(pl.Float32).to_numpy()
     text = np.array([hover_escape(t) for t in frame["task_description"].to_list()], dtype=str)
     model_names = {m: hover_escape(m, 40) for m in frame["model"].fill_null("unknown model").unique().to_list()}
-    hovertext = np.array([f"{model_names[m]} · rating {'n/a' if r is None else f'{r:g}'}" for m, r in
-                          zip(frame["model"].fill_null("unknown model").to_list(), frame["rating"].to_list())], dtype=str)
+    weak = _weak_members(frame, cluster_id)
+    hovertext = np.array([f"{model_names[m]} · {outcome}{note}" for m, outcome, note in
+                          zip(frame["model"].fill_null("unknown model").to_list(), _outcomes(frame),
+                              _theme_notes(frame, weak))], dtype=str)
+    if grouped:  # the trace name is the group, so the theme goes first in the per-point hover
+        theme_names = {n: hover_escape(n, 40) for n in set(theme_of)}
+        hovertext = np.array([f"{theme_names[n]} · {h}" for n, h in zip(theme_of, hovertext.tolist())], dtype=str)
+    sizes = np.where(weak, WEAK_MARKER_SIZE, MARKER_SIZE).astype(np.float32)
     template = "%{text}<br><b>%{fullData.name}</b> · %{hovertext}<extra></extra>"
     color = _map_colors(frame, color_by, cluster_id, cluster_ids)
 
     position = {t: i for i, t in enumerate(themes)}
-    theme_code = np.array([position[t] for t in theme_of], dtype=np.int32)
+    theme_code = np.array([position[t] for t in group_of], dtype=np.int32)
     order = np.argsort(theme_code, kind="stable").astype(np.int32)
     starts = np.flatnonzero(np.r_[True, theme_code[order][1:] != theme_code[order][:-1]]) if frame.height else []
     ends = np.r_[starts[1:], frame.height] if frame.height else []
@@ -118,7 +137,7 @@ def attack_map(points, color_by: str = "rating", clusters=None, title: str | Non
     for start, end in zip(starts, ends):
         idx = order[start:end]
         t = int(theme_code[idx[0]])
-        marker: dict = dict(size=4, opacity=0.75)
+        marker: dict = dict(size=sizes[idx] if weak.any() else MARKER_SIZE, opacity=0.75)
         if color is None:
             marker["color"] = QUALITATIVE[t % len(QUALITATIVE)]
         else:
@@ -127,7 +146,7 @@ def attack_map(points, color_by: str = "rating", clusters=None, title: str | Non
         traces.append(go.Scattergl(
             x=x[idx], y=y[idx], mode="markers", name=name, legendgroup=name,
             marker=marker, customdata=idx, text=text[idx], hovertext=hovertext[idx], hovertemplate=template,
-            showlegend=color_by == "theme", _validate=False,
+            showlegend=color is None, _validate=False,
         ))
     if clusters is not None and cluster_ids:
         # labels at the centre of each cluster's points in view, so they stay on the points when filtered
@@ -150,6 +169,42 @@ def attack_map(points, color_by: str = "rating", clusters=None, title: str | Non
     fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1)
     fig.update_layout(dragmode="lasso", legend=dict(itemsizing="constant"))
     return _base_layout(fig, title, height=620)
+
+
+def _weak_members(frame: pl.DataFrame, cluster_id: np.ndarray) -> np.ndarray:
+    """True per point that is a weak member of a cluster (strength below ``WEAK_MEMBER``; not the unclustered)."""
+    if "cluster_strength" not in frame.columns:
+        return np.zeros(frame.height, dtype=bool)
+    strength = frame["cluster_strength"].cast(pl.Float64).fill_null(1.0).to_numpy()
+    return (cluster_id >= 0) & (strength < WEAK_MEMBER)
+
+
+def _outcomes(frame: pl.DataFrame) -> list[str]:
+    """Per point "rating 3" where the data has ratings, else "success yes/no" (tool outputs have no rating)."""
+    ratings = frame["rating"].to_list()
+    if any(r is not None for r in ratings) or "success" not in frame.columns:
+        return [f"rating {'n/a' if r is None else f'{r:g}'}" for r in ratings]
+    return [f"success {'n/a' if s is None else ('yes' if s else 'no')}" for s in frame["success"].to_list()]
+
+
+def _theme_notes(frame: pl.DataFrame, weak: np.ndarray) -> list[str]:
+    """Per point: theme confidence and provenance, "needs review", "weak cluster member" (short, escaped)."""
+    n = frame.height
+    conf = frame["theme_confidence"].to_list() if "theme_confidence" in frame.columns else [None] * n
+    source = frame["theme_source"].to_list() if "theme_source" in frame.columns else [None] * n
+    review = frame["needs_review"].to_list() if "needs_review" in frame.columns else [None] * n
+    notes = []
+    for c, s, r, w in zip(conf, source, review, weak.tolist()):
+        parts = []
+        if c is not None or s is not None:
+            parts.append("theme " + " ".join(p for p in (None if c is None else f"{c:.0%}",
+                                                           None if s is None else f"by {hover_escape(s, 12)}") if p))
+        if r:
+            parts.append("needs review")
+        if w:
+            parts.append("weak cluster member")
+        notes.append("".join(f" · {p}" for p in parts))
+    return notes
 
 
 def _map_colors(frame: pl.DataFrame, color_by: str, cluster_id: np.ndarray,
@@ -246,6 +301,7 @@ def scaling_chart(df, metric: str = "mean_rating", title: str | None = None) -> 
     """
     frame = _frame(df).filter(pl.col("model_size_b").is_not_null() & pl.col(metric).is_not_null())
     lo, hi = CI_COLUMNS[metric]
+    number = ".1%" if metric.endswith("_rate") else ".2f"
     fig = go.Figure()
     for i, model_type in enumerate(_ordered(frame["model_type"].to_list())):
         part = frame.filter(pl.col("model_type") == model_type).sort("model_size_b")
@@ -256,13 +312,14 @@ def scaling_chart(df, metric: str = "mean_rating", title: str | None = None) -> 
             error_y=dict(type="data", symmetric=False, array=part[hi].to_numpy() - v,
                          arrayminus=v - part[lo].to_numpy()),
             customdata=np.column_stack([part["n_attacks"].to_numpy(), part[lo].to_numpy(), part[hi].to_numpy()]),
-            hovertemplate=(html.escape(str(model_type)) + " %{x}B<br>%{y:.2f} (95% CI %{customdata[1]:.2f}–"
-                           "%{customdata[2]:.2f})<br>n = %{customdata[0]:,}<extra></extra>"),
+            hovertemplate=(html.escape(str(model_type)) + f" %{{x}}B<br>%{{y:{number}}} (95% CI "
+                           f"%{{customdata[1]:{number}}}–%{{customdata[2]:{number}}})"
+                           "<br>n = %{customdata[0]:,}<extra></extra>"),
         ))
     sizes = sorted(set(frame["model_size_b"].to_list()))
     fig.update_xaxes(type="log", title="Model size (billions of parameters)", tickvals=sizes,
                      ticktext=[f"{s:g}B" for s in sizes])
-    fig.update_yaxes(title=METRIC_LABELS.get(metric, metric))
+    fig.update_yaxes(title=METRIC_LABELS.get(metric, metric), tickformat=".0%" if metric.endswith("_rate") else None)
     return _base_layout(fig, title, height=420)
 
 

@@ -44,15 +44,20 @@ BUILD_HINT = ("Build one with `redteam-risk etl INPUT --db PATH` (or `make run` 
 REQUIRED_TABLES = ("attacks", "turns", "clusters", "themes", "runs", "rejected_rows")
 EXPORT_COLUMNS = (
     "attack_id", "model", "model_type", "model_size", "rating", "success", "harmlessness", "theme",
-    "cluster_id", "cluster_label", "task_description", "attack_text", "red_team_member_id", "is_upworker",
-    "tags", "source_file", "source_row",
+    "theme_confidence", "theme_source", "needs_review", "category", "attack_method", "campaign",
+    "cluster_id", "cluster_label", "cluster_strength", "task_description", "attack_text", "red_team_member_id",
+    "is_upworker", "tags", "source_file", "source_row",
 )
 TABLE_COLUMNS = (
-    "attack_id", "theme", "cluster_label", "model_type", "model_size", "model", "rating", "success",
-    "harmlessness", "is_upworker", "task_description",
+    "attack_id", "theme", "theme_confidence", "theme_source", "needs_review", "category", "cluster_label",
+    "model_type", "model_size", "model", "attack_method", "campaign", "rating", "success", "harmlessness",
+    "is_upworker", "task_description",
 )
 SORTABLE = {"rating": "rating", "harmlessness": "harmlessness", "model": "model", "theme": "theme",
-            "source_row": "source_row"}
+            "theme_confidence": "theme_confidence", "source_row": "source_row"}
+# Heatmap axes: rows (how themes are grouped) x columns; each pair is a ``metric_cells`` grain "<row>_<col>".
+AXIS_ROWS = ("theme", "category")
+AXIS_COLUMNS = ("model_type", "attack_method", "campaign")
 CATALOG = "risk"  # name of the attached published database inside the private in-memory DuckDB
 CACHE_TTL = 3600  # seconds; results are also keyed on the file identity, so this only bounds memory
 
@@ -148,6 +153,20 @@ class FilterOptions:
     has_pools: bool  # some attack says whether it came from Upwork or MTurk
     has_rating: bool  # some attack has a 0–4 rating
     harmlessness_range: tuple[float, float] | None  # min, max of harmlessness; None when absent
+    categories: tuple[str, ...] = ()  # the sources' own harm labels, most frequent first (at most 500)
+    attack_methods: tuple[str, ...] = ()  # most frequent first (at most 500)
+    campaigns: tuple[str, ...] = ()  # most frequent first (at most 500)
+    has_review: bool = False  # some attack's theme needs review (low confidence)
+    has_success: bool = True  # some attack has a success value (its own or from a rating)
+
+    @property
+    def has_model_types(self) -> bool:
+        """The data names an intervention (model_type) for some attack; else models stand in for it."""
+        return bool(self.model_types)
+
+    @property
+    def has_sizes(self) -> bool:
+        return bool(self.model_sizes)
 
 
 class Queries:
@@ -184,7 +203,12 @@ class Queries:
                           "a.theme not in (select theme from themes) order by 2")
         clusters = self.sql("select cluster_id, label from clusters order by cluster_id")
         facts = self.sql("select count(is_upworker) > 0 as has_pools, count(rating) > 0 as has_rating, "
+                         "count(*) filter (where needs_review) > 0 as has_review, "
+                         "count(success) + count(rating) > 0 as has_success, "
                          "min(harmlessness) as h_min, max(harmlessness) as h_max from attacks").row(0, named=True)
+        labels = {column: tuple(self.sql(
+            f"select {column} as v, count(*) as n from attacks where {column} is not null group by {column} "
+            "order by n desc, v limit 500")["v"].to_list()) for column in ("category", "attack_method", "campaign")}
         present = types["model_type"].to_list()
         ordered_types = [t for t in ANTHROPIC_MODEL_TYPES if t in present] + [t for t in present
                                                                              if t not in ANTHROPIC_MODEL_TYPES]
@@ -198,6 +222,11 @@ class Queries:
             has_pools=bool(facts["has_pools"]),
             has_rating=bool(facts["has_rating"]),
             harmlessness_range=h_range,
+            categories=labels["category"],
+            attack_methods=labels["attack_method"],
+            campaigns=labels["campaign"],
+            has_review=bool(facts["has_review"]),
+            has_success=bool(facts["has_success"]),
         )
 
     def runs(self) -> pl.DataFrame:
@@ -254,6 +283,29 @@ class Queries:
         return cells.join(names, on="theme", how="left").with_columns(
             pl.coalesce("display_name", "theme").alias("display_name"))
 
+    def group_metrics(self, filters: Filters, by: str = "theme") -> pl.DataFrame:
+        """Metric block per theme (``theme_metrics``, with display_name and severity) or per source category
+        (``metric_cells`` grain ``category``; attacks without one as "(no category)")."""
+        if by == "theme":
+            return self.view("theme_metrics", filters)
+        if by != "category":
+            raise ValueError(f"cannot group by {by!r}")
+        return (self.view("metric_cells", filters).filter(pl.col("grain") == "category")
+                .with_columns(pl.col("category").fill_null("(no category)")).sort("n_attacks", descending=True))
+
+    def axis_cells(self, filters: Filters, rows: str = "theme", cols: str = "model_type") -> pl.DataFrame:
+        """Metric block per ``rows`` × ``cols`` (``AXIS_ROWS`` × ``AXIS_COLUMNS``; ``metric_cells`` grain
+        ``<rows>_<cols>``), with ``display_name`` for themes. ``model_type`` is the model name where an attack
+        has no intervention (see metric_cells)."""
+        if rows not in AXIS_ROWS or cols not in AXIS_COLUMNS:
+            raise ValueError(f"no heatmap of {rows!r} x {cols!r}")
+        cells = self.view("metric_cells", filters).filter(pl.col("grain") == f"{rows}_{cols}")
+        if rows == "theme":
+            names = self.themes().select("theme", "display_name")
+            return cells.join(names, on="theme", how="left").with_columns(
+                pl.coalesce("display_name", "theme").alias("display_name"))
+        return cells.with_columns(pl.col("category").fill_null("(no category)"))
+
     def priority_areas(self, filters: Filters, weights: Weights | None = None, kind: str = "theme") -> pl.DataFrame:
         """Ranked priority areas (``etl.metrics``): one row per theme (``kind="theme"``) or cluster
         (``"cluster"``) with rank, score, ``*_score`` components, ``w_*`` weights, numbers, explanation."""
@@ -264,12 +316,15 @@ class Queries:
 
     def map_points(self, filters: Filters) -> pl.DataFrame:
         """Every attack in scope with a map position: attack_id, x, y (float32), theme, display_name,
-        cluster_id, model, rating, harmlessness, success, task_description (first 200 characters)."""
+        cluster_id, cluster_strength (0–1), model, rating, harmlessness, success, theme_confidence (0–1),
+        theme_source, needs_review, attack_method, category, task_description (first 200 characters)."""
         return self.in_scope(
             filters,
             "scope.attack_id, scope.x::float as x, scope.y::float as y, scope.theme, "
-            "coalesce(t.display_name, scope.theme, 'unknown') as display_name, scope.cluster_id, scope.model, "
-            "scope.rating, scope.harmlessness, scope.success, left(scope.task_description, 200) as task_description",
+            "coalesce(t.display_name, scope.theme, 'unknown') as display_name, scope.cluster_id, "
+            "scope.cluster_strength, scope.model, scope.rating, scope.harmlessness, scope.success, "
+            "scope.theme_confidence, scope.theme_source, scope.needs_review, scope.attack_method, scope.category, "
+            "left(scope.task_description, 200) as task_description",
             "left join themes t on t.theme = scope.theme where scope.x is not null and scope.y is not null "
             "order by scope.source_file, scope.source_row",
         )
@@ -390,6 +445,14 @@ def overall(filters: Filters) -> dict:
 
 def theme_by_model_type(filters: Filters) -> pl.DataFrame:
     return _call("theme_by_model_type", filters)
+
+
+def group_metrics(filters: Filters, by: str = "theme") -> pl.DataFrame:
+    return _call("group_metrics", filters, by)
+
+
+def axis_cells(filters: Filters, rows: str = "theme", cols: str = "model_type") -> pl.DataFrame:
+    return _call("axis_cells", filters, rows, cols)
 
 
 def priority_areas(filters: Filters, weights: Weights | None = None, kind: str = "theme") -> pl.DataFrame:

@@ -14,12 +14,15 @@ import streamlit as st
 
 from dashboard import data
 from etl.schema import DEFAULT_SUCCESS_THRESHOLD
-from sql.filters import LIST_FIELDS, NUMBER_FIELDS, RED_TEAM_POOLS, Filters
+from sql.filters import FLAG_FIELDS, LIST_FIELDS, NUMBER_FIELDS, RED_TEAM_POOLS, Filters
 
-FILTER_KEYS = (*LIST_FIELDS, *NUMBER_FIELDS, "red_team_pool", "text")
+FILTER_KEYS = (*LIST_FIELDS, *NUMBER_FIELDS, *FLAG_FIELDS, "red_team_pool", "text")
 _STATE = "_redteam_risk_filters"
 _PREFIX = "filter_"  # widget keys: filter_<Filters field>
 POOL_CHOICES = ("both", *RED_TEAM_POOLS)
+# needs_review filter: radio choice -> Filters.needs_review
+REVIEW_CHOICES = {"all": None, "needs_review": True, "confident": False}
+REVIEW_LABELS = {"all": "All", "needs_review": "Needs review", "confident": "Confident"}
 
 
 def current() -> Filters:
@@ -68,9 +71,11 @@ def sidebar(options: data.FilterOptions) -> Filters:
     sb.header("Filters")
     sizes = sb.multiselect("Model size", options.model_sizes, key=_PREFIX + "model_sizes", placeholder="All sizes",
                            default=[v for v in url.model_sizes if v in options.model_sizes])
-    types = sb.multiselect("Intervention (model type)", options.model_types, key=_PREFIX + "model_types",
-                           placeholder="All model types",
-                           default=[v for v in url.model_types if v in options.model_types])
+    types: list[str] = []
+    if options.model_types:  # tool outputs name no intervention: no empty widget
+        types = sb.multiselect("Intervention (model type)", options.model_types, key=_PREFIX + "model_types",
+                               placeholder="All model types",
+                               default=[v for v in url.model_types if v in options.model_types])
     models: list[str] = []
     if len(options.models) > len(options.model_sizes) * max(len(options.model_types), 1) or not options.model_types:
         # Generic data: the free-text model name is the only model key worth filtering on.
@@ -82,6 +87,24 @@ def sidebar(options: data.FilterOptions) -> Filters:
     clusters = sb.multiselect("Cluster", list(options.clusters), key=_PREFIX + "cluster_ids",
                               format_func=lambda c: f"{c}: {options.clusters.get(c, '')}", placeholder="All clusters",
                               default=[v for v in url.cluster_ids if v in options.clusters])
+    categories: list[str] = []
+    if options.categories:
+        categories = sb.multiselect("Source category", options.categories, key=_PREFIX + "categories",
+                                    placeholder="All source categories",
+                                    help="The harm label the source tool itself gave the attack, verbatim.",
+                                    default=[v for v in url.categories if v in options.categories])
+    methods: list[str] = []
+    if options.attack_methods:
+        methods = sb.multiselect("Attack method", options.attack_methods, key=_PREFIX + "attack_methods",
+                                 placeholder="All attack methods",
+                                 default=[v for v in url.attack_methods if v in options.attack_methods])
+    review = "all"
+    if options.has_review:
+        start = next(k for k, v in REVIEW_CHOICES.items() if v == url.needs_review)
+        review = sb.radio("Theme confidence", tuple(REVIEW_CHOICES), key=_PREFIX + "needs_review", horizontal=True,
+                          format_func=REVIEW_LABELS.get, index=tuple(REVIEW_CHOICES).index(start),
+                          help="Needs review: the model's confidence in the theme was below the review threshold, "
+                               "so the theme is only a best guess.")
     pool = "both"
     if options.has_pools:
         pool = sb.radio("Red-team pool", POOL_CHOICES, key=_PREFIX + "red_team_pool", horizontal=True,
@@ -111,8 +134,9 @@ def sidebar(options: data.FilterOptions) -> Filters:
     sb.button("Reset filters", on_click=_reset)
     filters = Filters(
         model_sizes=tuple(sizes), model_types=tuple(types), models=tuple(models), themes=tuple(themes),
-        cluster_ids=tuple(clusters), red_team_pool=None if pool == "both" else pool, success_threshold=threshold,
-        harmlessness_min=h_min, harmlessness_max=h_max, text=text or None,
+        cluster_ids=tuple(clusters), categories=tuple(categories), attack_methods=tuple(methods),
+        needs_review=REVIEW_CHOICES[review], red_team_pool=None if pool == "both" else pool,
+        success_threshold=threshold, harmlessness_min=h_min, harmlessness_max=h_max, text=text or None,
     )
     st.session_state[_STATE] = filters
     _write_url(filters)

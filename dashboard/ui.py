@@ -43,6 +43,13 @@ def caption(n: int, filters: Filters, options: data.FilterOptions, unit: str = "
     st.caption(scope_line(n, filters, options, unit))
 
 
+def why_not(view: str, reason: str, enable: str) -> None:
+    """One line where a view cannot apply to this data: what is missing and which column or ``--map`` enables
+    it, e.g. ``why_not("Intervention effects", "this data names no intervention", "a model_type column
+    (--map model_type=COL)")``. The arguments are the page's own text, not data."""
+    st.info(f"**{view}** is not shown: {reason}. It needs {enable}.", icon=":material/info:")
+
+
 def empty(filters: Filters, options: data.FilterOptions, what: str = "attacks") -> None:
     st.info(f"No {what} match the current filters ({escape_markdown(filters_ui.describe(filters, options))}). "
             "Widen or reset the filters in the sidebar.")

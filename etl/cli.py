@@ -191,6 +191,12 @@ def report(
                                                                "when its 0–4 rating is at least this (default: the "
                                                                "build's).")] = None,
     search: Annotated[Optional[str], typer.Option(help="Keep attacks whose description or text contains this.")] = None,
+    category: Annotated[Optional[list[str]], typer.Option(help="Keep these source categories (the tool's own harm "
+                                                          "label, verbatim; repeatable).")] = None,
+    attack_method: Annotated[Optional[list[str]], typer.Option(help="Keep these attack methods (repeatable).")] = None,
+    needs_review: Annotated[Optional[bool], typer.Option(
+        "--needs-review/--confident", help="Keep only attacks whose theme needs review (a low-confidence guess), or "
+                                           "only the others (default: both).")] = None,
     top: Annotated[int, typer.Option(min=1, max=50, help="Priority areas explained in the summary.")] = 5,
     w_success: Annotated[float, typer.Option(min=0.0, help="Priority weight of the success rate's CI lower bound.")]
     = 0.4,
@@ -207,7 +213,8 @@ def report(
     filters = Filters(
         model_sizes=tuple(model_size or ()), model_types=tuple(model_type or ()), models=tuple(model or ()),
         themes=tuple(theme or ()), cluster_ids=tuple(cluster or ()), red_team_pool=pool,
-        success_threshold=success_threshold, text=search,
+        success_threshold=success_threshold, text=search, categories=tuple(category or ()),
+        attack_methods=tuple(attack_method or ()), needs_review=needs_review,
     )
     weights = Weights(success=w_success, volume=w_volume, severity=w_severity, resistance=w_resistance)
     path = build_report(db, filters, fmt, out, top=top, weights=weights)

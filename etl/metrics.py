@@ -29,6 +29,8 @@ COMPONENTS = ("success", "volume", "severity", "resistance")
 _COMPONENT_WORDS = {"success": "success (CI lower bound)", "volume": "volume", "severity": "severity",
                     "resistance": "resistance"}
 _NEGLIGIBLE = 0.01  # component-score gaps below this are not called a lead in compare_areas
+# An area whose attacks are mostly low-confidence themes (needs_review) gets a warning: its theme is a guess.
+LOW_CONFIDENCE_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,23 @@ def explain(area: Mapping[str, Any]) -> str:
         f"severity {area['severity']}/5" if area.get("severity") is not None else "severity unknown",
         _resistance_text(area),
     ]
-    return f"{_name(area)}: " + ", ".join(p for p in parts if p)
+    text = f"{_name(area)}: " + ", ".join(p for p in parts if p)
+    warning = low_confidence_warning(area)
+    return f"{text}. {warning}" if warning else text
+
+
+def rests_on_low_confidence(area: Mapping[str, Any]) -> bool:
+    """True when more than ``LOW_CONFIDENCE_SHARE`` of the area's attacks have a theme that needs review."""
+    share = area.get("needs_review_share")
+    return share is not None and share > LOW_CONFIDENCE_SHARE
+
+
+def low_confidence_warning(area: Mapping[str, Any]) -> str | None:
+    """The warning sentence for an area resting mostly on low-confidence themes, else None."""
+    if not rests_on_low_confidence(area):
+        return None
+    return (f"Caution: {_pct(area['needs_review_share'])} of its attacks have a low-confidence theme "
+            "(needs review), so this ranking rests mostly on guesses")
 
 
 def compare_areas(df: pl.DataFrame, a: str | int, b: str | int) -> str:

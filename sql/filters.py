@@ -19,8 +19,11 @@ from etl.errors import UserError
 log = logging.getLogger("redteam_risk.filters")
 
 RED_TEAM_POOLS = {"upwork": "Upwork", "mturk": "MTurk"}
-LIST_FIELDS = ("model_sizes", "model_types", "models", "themes", "cluster_ids")
+LIST_FIELDS = ("model_sizes", "model_types", "models", "themes", "cluster_ids", "categories", "attack_methods")
 NUMBER_FIELDS = ("success_threshold", "harmlessness_min", "harmlessness_max", "tail_threshold")
+FLAG_FIELDS = ("needs_review",)
+_TRUE = ("true", "1", "yes")
+_FALSE = ("false", "0", "no")
 _SHOWN_VALUES = 5  # describe() lists at most this many values per field
 _SHOWN_TEXT = 40  # and at most this many characters of the search text
 
@@ -29,11 +32,14 @@ _SHOWN_TEXT = 40  # and at most this many characters of the search text
 class Filters:
     """Which attacks count, and how success and the harmlessness tail are defined.
 
-    model_sizes, model_types, models, themes, cluster_ids: exact values to keep (empty = all).
+    model_sizes, model_types, models, themes, cluster_ids, categories (the source's own harm label),
+    attack_methods: exact values to keep (empty = all).
     red_team_pool: "upwork" or "mturk" (None = both; any other value matches nothing).
     success_threshold: 0–4 rating at or above which an attack is a success (None = the build's own ``success``).
     harmlessness_min, harmlessness_max: inclusive range of the preference-model score (about −4…+2).
     text: case-insensitive substring of task_description or attack_text.
+    needs_review: True = only attacks whose theme is a low-confidence guess, False = only the others
+    (an attack without the flag counts as not needing review), None = both.
     tail_threshold: harmlessness below this counts toward ``tail_share`` (None = the default in
     ``sql/views/metric_settings.sql``); it changes a metric, not which attacks are in scope.
     """
@@ -43,12 +49,15 @@ class Filters:
     models: tuple[str, ...] = ()
     themes: tuple[str, ...] = ()
     cluster_ids: tuple[int | str, ...] = ()
+    categories: tuple[str, ...] = ()
+    attack_methods: tuple[str, ...] = ()
     red_team_pool: str | None = None
     success_threshold: float | None = None
     harmlessness_min: float | None = None
     harmlessness_max: float | None = None
     text: str | None = None
     tail_threshold: float | None = None
+    needs_review: bool | None = None
 
     def __post_init__(self) -> None:
         for name in LIST_FIELDS:
@@ -61,6 +70,7 @@ class Filters:
         object.__setattr__(self, "red_team_pool", (str(pool).strip().lower() or None) if pool is not None else None)
         text = self.text
         object.__setattr__(self, "text", (str(text).strip() or None) if text is not None else None)
+        object.__setattr__(self, "needs_review", _flag("needs_review", self.needs_review))
 
     @property
     def is_active(self) -> bool:
@@ -73,6 +83,7 @@ class Filters:
         out.update({name: getattr(self, name) for name in NUMBER_FIELDS})
         out["red_team_pool"] = self.red_team_pool
         out["text"] = self.text
+        out["needs_review"] = self.needs_review
         return out
 
     def describe(
@@ -98,6 +109,13 @@ class Filters:
             parts.append(f"themes: {_listed(theme_names.get(t, t) for t in self.themes)}")
         if self.cluster_ids:
             parts.append(f"clusters: {_listed(cluster_names.get(c, str(c)) for c in self.cluster_ids)}")
+        if self.categories:
+            parts.append(f"source categories: {_listed(self.categories)}")
+        if self.attack_methods:
+            parts.append(f"attack methods: {_listed(self.attack_methods)}")
+        if self.needs_review is not None:
+            parts.append("only low-confidence themes (needs review)" if self.needs_review
+                         else "only confident themes (no review needed)")
         if self.red_team_pool is not None:
             parts.append(f"red team: {RED_TEAM_POOLS.get(self.red_team_pool, _short(self.red_team_pool))}")
         if self.success_threshold is not None:
@@ -129,6 +147,9 @@ class Filters:
             value = getattr(self, name)
             if value is not None:
                 out[name] = repr(value) if isinstance(value, float) else str(value)
+        for name in FLAG_FIELDS:
+            if getattr(self, name) is not None:
+                out[name] = "true" if getattr(self, name) else "false"
         return out
 
     @classmethod
@@ -148,6 +169,11 @@ class Filters:
             elif key in NUMBER_FIELDS:
                 try:
                     kwargs[key] = _number(key, values[-1])
+                except UserError as exc:
+                    log.warning("filters: ignoring %s from the URL: %s", key, exc)
+            elif key in FLAG_FIELDS:
+                try:
+                    kwargs[key] = _flag(key, values[-1])
                 except UserError as exc:
                     log.warning("filters: ignoring %s from the URL: %s", key, exc)
             else:
@@ -186,6 +212,19 @@ def _number(name: str, value: Any) -> float | None:
     if not math.isfinite(number):
         raise UserError(f"filter {name} must be a finite number, not {value!r}")
     return number
+
+
+def _flag(name: str, value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if not text:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise UserError(f"filter {name} must be true or false, not {_short(str(value))!r}")
 
 
 def _short(text: str) -> str:

@@ -1,4 +1,8 @@
-"""Attack map: every attack at its 2-D position (the paper's Fig. 2); select points or a cluster to list them."""
+"""Attack map: every attack at its 2-D position (the paper's Fig. 2); select points or a cluster to list them.
+
+Colourings the data cannot support (rating, harmlessness) are not offered, and a line says which column would
+enable them. Weak cluster members are drawn smaller; the hover gives each theme's confidence and provenance.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from dashboard.safety import escape_markdown
 
 EXPLORER_IDS = "explorer_ids"  # session key read by the explorer page
 COLOR_LABELS = {"rating": "Rating", "theme": "Theme", "cluster": "Cluster", "harmlessness": "Harmlessness",
-                "success": "Success"}
+                "success": "Success", "attack_method": "Attack method", "category": "Source category"}
 
 filters, options = ui.page("Attack map", "Each point is one attack, placed by the similarity of its text (UMAP of "
                                          "sentence embeddings). Drag a box or lasso to select attacks.")
@@ -19,11 +23,25 @@ if points.height == 0:
     ui.empty(filters, options)
     st.stop()
 
-color_by = st.radio("Colour by", charts.MAP_COLOR_MODES, format_func=COLOR_LABELS.get, horizontal=True, key="map_color")
+available = {"rating": options.has_rating, "harmlessness": options.harmlessness_range is not None,
+             "success": options.has_success}
+modes = [m for m in charts.MAP_COLOR_MODES if available.get(m, True)]
+modes += [m for m, values in (("attack_method", options.attack_methods), ("category", options.categories)) if values]
+if not options.has_rating and options.has_success:
+    modes.remove("success")
+    modes.insert(0, "success")  # the outcome the data has comes first
+color_by = st.radio("Colour by", modes, format_func=COLOR_LABELS.get, horizontal=True, key="map_color")
+for mode in ("rating", "harmlessness"):
+    if not available[mode]:
+        st.caption(f"Colouring by {mode} is not offered: no attack has one; it needs a `{mode}` column "
+                   f"(`--map {mode}=COL`).")
 fig = data.map_figure(filters, color_by)
 event = st.plotly_chart(fig, on_select="rerun", selection_mode=("box", "lasso"), key="attack_map",
                         config={"displaylogo": False, "scrollZoom": True})
 ui.caption(points.height, filters, options)
+st.caption(f"Smaller points are weak members of their cluster (membership strength below {charts.WEAK_MEMBER:g}): "
+           "they were attached to the nearest cluster. The hover gives each theme's confidence and how it was "
+           "decided (by the model, from the source's own category, or by an analyst).")
 
 rows = sorted({int(p["customdata"]) for p in (event.selection.points if event else [])
                if isinstance(p, dict) and p.get("customdata") is not None})
@@ -44,9 +62,11 @@ else:
 if chosen is not None:
     st.subheader("Selected attacks")
     st.caption(f"{escape_markdown(what)} · {ui.scope_line(chosen.height, filters, options)}")
+    shown = ["attack_id", pl.col("display_name").alias("theme"), "theme_confidence", "theme_source", "needs_review",
+             "model", *(["rating"] if options.has_rating else []), "success",
+             *(["harmlessness"] if options.harmlessness_range is not None else []), "task_description"]
     st.dataframe(
-        chosen.select("attack_id", pl.col("display_name").alias("theme"), "model", "rating", "harmlessness",
-                      "task_description").head(1000),
+        chosen.select(shown).head(1000),
         hide_index=True, key="map_selection_table",
     )
     if st.button(f"Open these {chosen.height:,} attacks in the explorer", icon=":material/table_rows:"):

@@ -17,7 +17,8 @@ IDS_KEY = "explorer_ids"  # set by the attack map: show only these attacks
 ATTACK_PARAM = "attack"  # URL query parameter of the open transcript
 PAGE_SIZES = (25, 50, 100, 250)
 SORT_LABELS = {"source_row": "input order", "rating": "rating", "harmlessness": "harmlessness", "theme": "theme",
-               "model": "model"}
+               "theme_confidence": "theme confidence", "model": "model"}
+SOURCE_WORDS = {"model": "the model", "source": "the source's own category", "analyst": "an analyst"}
 
 filters, options = ui.page("Explorer", "Every attack under the filters. Choose one to read its transcript.")
 
@@ -37,14 +38,26 @@ if total == 0:
 
 c1, c2, c3, c4 = st.columns([1, 1, 1, 1])
 page_size = c1.selectbox("Rows per page", PAGE_SIZES, key="explorer_page_size")
-sort = c2.selectbox("Sort by", tuple(SORT_LABELS), format_func=SORT_LABELS.get, key="explorer_sort")
+# Columns (and sort keys) the data has no value for are left out: tool outputs have no rating, intervention…
+absent = {"rating": not options.has_rating, "harmlessness": options.harmlessness_range is None,
+          "model_type": not options.has_model_types, "model_size": not options.has_sizes,
+          "is_upworker": not options.has_pools, "category": not options.categories,
+          "attack_method": not options.attack_methods, "campaign": not options.campaigns}
+sort_keys = tuple(k for k in SORT_LABELS if not absent.get(k))
+sort = c2.selectbox("Sort by", sort_keys, format_func=SORT_LABELS.get, key="explorer_sort")
 descending = c3.toggle("Descending", key="explorer_desc")
 n_pages = max(1, math.ceil(total / page_size))
 page_no = c4.number_input(f"Page (of {n_pages:,})", min_value=1, max_value=n_pages, step=1, key="explorer_page")
 page_no = min(int(page_no), n_pages)
 
 rows = data.attacks_page(filters, page_size, (page_no - 1) * page_size, sort, descending, ids=ids)
-event = st.dataframe(rows, hide_index=True, on_select="rerun", selection_mode="single-row", key="explorer_table")
+event = st.dataframe(
+    rows.select([c for c in rows.columns if not absent.get(c)]), hide_index=True, on_select="rerun",
+    selection_mode="single-row", key="explorer_table",
+    column_config={"theme_confidence": st.column_config.NumberColumn("theme confidence", format="percent"),
+                   "theme_source": st.column_config.TextColumn("theme from"),
+                   "needs_review": st.column_config.CheckboxColumn("needs review")},
+)
 ui.caption(total, filters, options)
 
 selected = event.selection.rows if event else []
@@ -76,8 +89,21 @@ st.subheader("Transcript")
 meta = st.columns(4)
 meta[0].text(f"Theme: {options.themes.get(record['theme'], record['theme'])}")
 meta[1].text(f"Model: {record['model']}")
-meta[2].text(f"Rating: {record['rating'] if record['rating'] is not None else 'n/a'}")
+if record["rating"] is not None or record["success"] is None:
+    meta[2].text(f"Rating: {record['rating'] if record['rating'] is not None else 'n/a'}")
+else:
+    meta[2].text(f"Success: {'yes' if record['success'] else 'no'}")
 meta[3].text(f"Harmlessness: {record['harmlessness'] if record['harmlessness'] is not None else 'n/a'}")
+confidence = record.get("theme_confidence")
+provenance = [f"Theme confidence: {'n/a' if confidence is None else f'{confidence:.0%}'}",
+              f"decided by {SOURCE_WORDS.get(record.get('theme_source'), record.get('theme_source') or 'unknown')}"]
+if record.get("needs_review"):
+    provenance.append("needs review (a low-confidence guess)")
+if record.get("category"):
+    provenance.append(f"source category: {record['category']}")
+if record.get("attack_method"):
+    provenance.append(f"attack method: {record['attack_method']}")
+st.text(" · ".join(provenance))
 st.text(f"Task: {record['task_description'] or ''}")
 
 reveal_key = f"reveal_{attack_id}"

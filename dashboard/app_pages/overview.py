@@ -1,4 +1,5 @@
-"""Overview: headline numbers, the top 5 priority areas with their explanations, and provenance."""
+"""Overview: headline numbers (with the share of low-confidence themes), the top 5 priority areas with their
+explanations, and provenance."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import streamlit as st
 
 from dashboard import data, ui
+from etl import metrics
 
 filters, options = ui.page("Overview", "Red-team attacks on language models, turned into ranked mitigation priorities.")
 
@@ -21,11 +23,13 @@ if n == 0:
     ui.empty(filters, options)
     st.stop()
 
-cols = st.columns(4)
+cols = st.columns(5)
 cols[0].metric("Attacks", f"{n:,}", help="Attacks in scope (records flagged as duplicates are counted once).")
 rate = head.get("success_rate")
 if rate is None:
     cols[1].metric("Success rate", "n/a", help="No attack in scope has a rating or a success value.")
+    ui.why_not("Success rate", "no attack in scope has a rating or a success value",
+               "a `success` or `rating` column (`--map success=COL`)")
 else:
     cols[1].metric("Success rate", f"{rate:.1%}",
                    help=f"{head['n_success']:,} successful attacks; 95% Wilson CI "
@@ -33,6 +37,12 @@ else:
     cols[1].caption(f"95% CI {head['success_ci_low']:.1%}–{head['success_ci_high']:.1%}")
 cols[2].metric("Clusters", f"{head['n_clusters']:,}", help="Clusters with attacks in scope (unclustered excluded).")
 cols[3].metric("Themes", f"{head['n_themes']:,}", help="Harm themes with attacks in scope.")
+review_share = head.get("needs_review_share")
+cols[4].metric("Low-confidence themes", "n/a" if review_share is None else f"{review_share:.1%}",
+               help="Share of attacks in scope whose theme needs review: the model's confidence was below the "
+                    "review threshold, so the theme is only a best guess. Filter them with “Theme confidence”.")
+if review_share:
+    cols[4].caption(f"{head['n_needs_review']:,} attacks need review")
 ui.caption(n, filters, options)
 
 st.subheader("Top 5 priority areas")
@@ -42,7 +52,8 @@ if areas.height == 0:
 else:
     for row in areas.head(5).iter_rows(named=True):
         with st.container(border=True):
-            st.markdown(f"**#{row['rank']}** · score {row['score']:.2f}")
+            st.markdown(f"**#{row['rank']}** · score {row['score']:.2f}"
+                        + (" · :orange[mostly low-confidence themes]" if metrics.rests_on_low_confidence(row) else ""))
             st.text(row["explanation"])
     st.caption(f"{ui.scope_line(n, filters, options)} · default weights; change them on the Priorities page.")
     st.page_link("app_pages/priorities.py", label="All priority areas and weights", icon=":material/arrow_forward:")

@@ -6,6 +6,8 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts, data, ui
+from dashboard.safety import escape_markdown
+from etl import metrics
 from etl.errors import UserError
 from etl.metrics import Weights
 
@@ -37,6 +39,13 @@ if areas.height == 0:
 
 name_col = "display_name" if kind == "theme" else "cluster_label"
 n = int(areas["n_attacks"].sum())
+shaky = [r for r in areas.sort("rank").iter_rows(named=True) if metrics.rests_on_low_confidence(r)]
+if shaky:
+    listed = "; ".join(f"#{r['rank']} {r[name_col]} ({r['needs_review_share']:.0%})" for r in shaky[:10])
+    more = f" and {len(shaky) - 10} more" if len(shaky) > 10 else ""
+    st.warning(f"{len(shaky)} ranked area(s) rest mostly on low-confidence themes (more than "
+               f"{metrics.LOW_CONFIDENCE_SHARE:.0%} of their attacks need review): {escape_markdown(listed)}{more}. "
+               "Review their themes before acting on the ranking.", icon=":material/warning:")
 st.plotly_chart(charts.priority_chart(areas, name_col=name_col), key="priority_chart")
 ui.caption(n, filters, options)
 
@@ -44,7 +53,8 @@ st.subheader("Ranking")
 component_cols = [f"{c}_score" for c in charts.PRIORITY_COMPONENTS]
 table = areas.select(
     "rank", pl.col(name_col).alias("area"), "score", *component_cols, "n_attacks", "success_rate", "success_ci_low",
-    "success_ci_high", "share_of_attacks", "severity", "resistance_cell", "resistance_success_rate", "explanation",
+    "success_ci_high", "share_of_attacks", "needs_review_share", "severity", "resistance_cell",
+    "resistance_success_rate", "explanation",
 )
 st.dataframe(
     table, hide_index=True, key="priority_table",
@@ -53,6 +63,9 @@ st.dataframe(
         **{c: st.column_config.NumberColumn(c.replace("_score", ""), format="%.2f") for c in component_cols},
         **{c: st.column_config.NumberColumn(format="percent") for c in
            ("success_rate", "success_ci_low", "success_ci_high", "share_of_attacks", "resistance_success_rate")},
+        "needs_review_share": st.column_config.NumberColumn(
+            "low-confidence themes", format="percent",
+            help="Share of the area's attacks whose theme is only the model's best guess (needs review)."),
         "explanation": st.column_config.TextColumn(width="large"),
     },
 )

@@ -87,6 +87,7 @@ class ReportContent:
     map_points: pl.DataFrame | None = None  # only for formats with charts
     clusters: pl.DataFrame | None = None
     attacks: pl.DataFrame | None = None  # only for the XLSX/CSV exports
+    has_interventions: bool = True  # some attack in scope names its intervention (model_type); else models stand in
 
     @property
     def n_attacks(self) -> int:
@@ -171,6 +172,7 @@ def gather(
         map_points=q.map_points(filters) if with_charts else None,
         clusters=cluster_frame,
         attacks=q.export_frame(filters) if with_attacks else None,
+        has_interventions=bool(q.in_scope(filters, "count(model_type) > 0 as has_types")["has_types"][0]),
     )
     log.info("reports: gathered %d attacks in scope in %.2f s", content.n_attacks, time.perf_counter() - t0)
     return content
@@ -220,9 +222,12 @@ def _figures(content: ReportContent) -> list[Figure]:
         charts.priority_chart(content.priority),
     )]
     if content.theme_by_model_type.filter(pl.col("success_rate").is_not_null()).height:
+        # model_type is the model name where the data names no intervention (sql/views/metric_cells.sql)
+        by_model = not content.has_interventions
         out.append(Figure(
-            "heatmap", "Success rate by theme and intervention",
-            "Share of attacks rated successful per theme (rows) and model type (columns), all sizes pooled.",
+            "heatmap", "Success rate by theme and " + ("model" if by_model else "intervention"),
+            ("Share of successful attacks per theme (rows) and target model (columns)." if by_model else
+             "Share of attacks rated successful per theme (rows) and model type (columns), all sizes pooled."),
             charts.rate_heatmap(content.theme_by_model_type, row="theme", col="model_type", value="success_rate"),
         ))
     metric = "mean_rating" if content.scaling["mean_rating"].drop_nulls().len() else "success_rate"

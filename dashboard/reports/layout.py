@@ -193,10 +193,18 @@ def _summary(c: ReportContent) -> str:
     text = (f"{fmt_int(c.n_attacks)} attacks are in scope; {fmt_pct(o.get('success_rate'))} of them succeeded "
             f"(95 % CI {fmt_ci(o.get('success_ci_low'), o.get('success_ci_high'), 'pct')}), where success means "
             f"{c.success_definition}.")
+    review = o.get("needs_review_share")
+    if review:
+        text += (f" {fmt_pct(review)} of them have a low-confidence theme (needs review): the model's confidence "
+                 "was below the review threshold, so their theme is only a best guess.")
     n_top = min(c.top_n, c.priority.height)
     if n_top:
         text += (f" The {n_top} highest-priority areas of {c.priority.height} themes are below, each with the "
                  "components of its score (0–1, weighted as listed in the snapshot) and why it ranks there.")
+        shaky = sum(metrics.rests_on_low_confidence(r) for r in c.top.iter_rows(named=True))
+        if shaky:
+            text += (f" Caution: {shaky} of them rest mostly on low-confidence themes; review those themes "
+                     "before acting on their rank.")
     return text
 
 
@@ -286,8 +294,12 @@ def _tables(c: ReportContent) -> tuple[Table, ...]:
          ("Success", "num", "success_score"), ("Volume", "num", "volume_score"),
          ("Severity", "num", "severity_score"), ("Resistance", "num", "resistance_score"),
          ("Attacks", "int", "n_attacks"),
-         ("Success rate [95 % CI]", "ci", _pct_ci("success_rate", "success_ci_low", "success_ci_high"))],
-        c.priority.sort("rank"), note=ci_note,
+         ("Success rate [95 % CI]", "ci", _pct_ci("success_rate", "success_ci_low", "success_ci_high")),
+         ("Low-confidence themes", "pct", "needs_review_share")],
+        c.priority.sort("rank"),
+        note=ci_note + " Low-confidence themes: share of the area's attacks whose theme is only the model's best "
+                       f"guess (needs review); above {metrics.LOW_CONFIDENCE_SHARE:.0%} the ranking rests mostly on "
+                       "guesses.",
     )
     themes = _table(
         "theme-metrics", "Theme metrics",
@@ -375,8 +387,9 @@ def _methodology(c: ReportContent) -> tuple[Note, ...]:
              "Clusters group attacks whose text is similar (sentence embeddings, UMAP, HDBSCAN). They are a way to "
              "browse and to spot families of attacks, not ground truth: cluster boundaries shift with parameters "
              "and data, labels are generated from keywords, and “unclustered” attacks are kept and counted, "
-             "never dropped. Themes come from matching attacks to a taxonomy and carry a confidence; low-"
-             "confidence attacks fall into “other”."),
+             "never dropped. Themes come from matching attacks to a taxonomy (or from the source's own category) "
+             "and carry a confidence; attacks below the review threshold are flagged “needs review” and counted "
+             "in each area's low-confidence share; those below the confidence floor fall into “other”."),
         Note("Scope of these numbers",
              "All numbers are computed over the filtered selection shown in the snapshot, with duplicate records "
              "counted once. Themes and clusters with few attacks have wide intervals; differences between model "
@@ -404,6 +417,8 @@ def _examples(c: ReportContent) -> tuple[ExampleGroup, ...]:
             for ex in frame.iter_rows(named=True):
                 text = ex.get("task_description") or ex.get("attack_text") or ""
                 rating = "no rating" if ex.get("rating") is None else f"rating {ex['rating'] + 0.0:g}/4"  # no "-0"
+                if ex.get("rating") is None and ex.get("success") is not None:
+                    rating = "succeeded" if ex["success"] else "did not succeed"
                 harm = "" if ex.get("harmlessness") is None else f" · harmlessness {ex['harmlessness']:.2f}"
                 label = ex.get("cluster_label")
                 meta = (f"{readable(ex.get('model') or 'unknown model', 60)} · {rating}{harm}"

@@ -7,6 +7,8 @@
 --   resistance_score = resistance_ci_low / max resistance_ci_low    (Wilson lower bound of the area's success
 --                      rate on the strongest model cell, see strongest_model_cell; 0 without attacks there)
 --   score = sum(w * component) / sum(w), in 0-1; rank 1 = highest score
+-- needs_review_share: share of the area's attacks whose theme is only the model's low-confidence guess
+-- (not a component; etl.metrics warns when it is above LOW_CONFIDENCE_SHARE)
 -- Parameters: $w_success, $w_volume, $w_severity, $w_resistance (weights; NULL or negative counts as 0)
 with
 
@@ -62,6 +64,8 @@ theme_areas as (
         cells.mean_rating,
         cells.mean_harmlessness,
         cells.tail_share,
+        cells.n_needs_review,
+        cells.needs_review_share,
         strongest.cell_label as resistance_cell,
         strongest.model_type as resistance_model_type,
         strongest.model_size as resistance_model_size,
@@ -96,6 +100,8 @@ cluster_areas as (
         cells.mean_rating,
         cells.mean_harmlessness,
         cells.tail_share,
+        cells.n_needs_review,
+        cells.needs_review_share,
         strongest.cell_label as resistance_cell,
         strongest.model_type as resistance_model_type,
         strongest.model_size as resistance_model_size,
@@ -182,6 +188,8 @@ final as (
         mean_rating,
         mean_harmlessness,
         tail_share,
+        n_needs_review,
+        needs_review_share,
         resistance_cell,
         resistance_model_type,
         resistance_model_size,

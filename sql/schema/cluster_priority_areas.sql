@@ -24,6 +24,8 @@ create table cluster_priority_areas (
     mean_rating double,
     mean_harmlessness double,
     tail_share double,
+    n_needs_review bigint,  -- attacks whose theme needs review (model confidence below the review threshold)
+    needs_review_share double,  -- 0-1, n_needs_review / n_attacks
     resistance_cell varchar,  -- the strongest model cell, e.g. "rlhf 52B"
     resistance_model_type varchar,
     resistance_model_size varchar,

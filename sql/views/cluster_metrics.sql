@@ -28,7 +28,9 @@ named as (
         cells.cluster_id,
         coalesce(cluster_names.label, attack_names.cluster_label, 'cluster ' || cells.cluster_id) as cluster_label,
         coalesce(cluster_names.theme, attack_names.theme) as theme,
-        cells.* exclude (grain, theme, cluster_id, model_type, model_size, model_size_b)
+        cells.* exclude (
+            grain, theme, cluster_id, model_type, model_size, model_size_b, attack_method, campaign, category
+        )
     from cells
     left join cluster_names on cluster_names.cluster_id = cells.cluster_id
     left join attack_names on attack_names.cluster_id is not distinct from cells.cluster_id

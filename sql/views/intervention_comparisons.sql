@@ -16,11 +16,14 @@ cells as (
     select * from metric_cells where grain in ('theme_model_type', 'theme_model', 'model_type')
 ),
 
+-- no rows at all when the baseline has no attacks in scope (e.g. tool outputs, whose model_type is a model name)
 treated as (
     select cells.*
     from cells
     cross join settings
-    where cells.model_type <> settings.baseline_model_type
+    where
+        cells.model_type <> settings.baseline_model_type
+        and exists (select 1 from cells as b where b.model_type = settings.baseline_model_type)
 ),
 
 baseline as (

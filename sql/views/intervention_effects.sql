@@ -29,7 +29,8 @@ final as (
         comparisons.relative_reduction,
         coalesce(comparisons.reduction_ci_low > 0, false) as is_reduction_significant,
         comparisons.* exclude (
-            grain, theme, cluster_id, model_type, model_size, model_size_b, baseline_model_type,
+            grain, theme, cluster_id, model_type, model_size, model_size_b, attack_method, campaign, category,
+            baseline_model_type,
             baseline_n_attacks, baseline_n_success, baseline_success_rate, baseline_success_ci_low,
             baseline_success_ci_high, reduction, reduction_ci_low, reduction_ci_high, relative_reduction
         )

@@ -3,6 +3,10 @@
 --   'all' (everything) · 'theme' · 'cluster' (cluster_id) · 'model' (model_type x model_size)
 --   'model_type' · 'theme_model' (theme x model_type x model_size) · 'theme_model_type' (theme x model_type)
 --   'cluster_model' (cluster_id x model_type x model_size)
+--   'category' (the source's own harm label) · 'theme_attack_method' · 'theme_campaign'
+--   'category_model_type' · 'category_attack_method' · 'category_campaign'
+-- model_type is the intervention; where an attack has none (tool outputs: only a target model name) it is
+-- the model name, so every model grouping uses what the data has (docs/metrics.md#models-without-an-intervention).
 -- Every metric formula of docs/metrics.md is written here, once; the metric views select from this.
 -- Records flagged is_duplicate are left out so a record loaded twice is counted once.
 with
@@ -19,13 +23,17 @@ attack_facts as (
     select
         a.theme,
         a.cluster_id,
-        a.model_type,
+        coalesce(a.model_type, a.model) as model_type,
         a.model_size,
         a.model_size_b,
+        a.attack_method,
+        a.campaign,
+        a.category,
         a.rating,
         a.success,
         a.harmlessness,
-        a.harmlessness < s.tail_threshold as is_tail
+        a.harmlessness < s.tail_threshold as is_tail,
+        coalesce(a.needs_review, false) as needs_review
     from source_attacks as a
     cross join settings as s
     where not a.is_duplicate
@@ -33,22 +41,32 @@ attack_facts as (
 
 grouped as (
     select
-        -- bit set = column rolled up; order: theme, cluster_id, model_type, model_size, model_size_b
-        case grouping(theme, cluster_id, model_type, model_size, model_size_b)
-            when 31 then 'all'
-            when 15 then 'theme'
-            when 23 then 'cluster'
-            when 24 then 'model'
-            when 27 then 'model_type'
-            when 8 then 'theme_model'
-            when 11 then 'theme_model_type'
-            when 16 then 'cluster_model'
+        -- bit set = column rolled up; order: theme, cluster_id, model_type, model_size, model_size_b,
+        -- attack_method, campaign, category (most significant first)
+        case grouping(theme, cluster_id, model_type, model_size, model_size_b, attack_method, campaign, category)
+            when 255 then 'all'
+            when 127 then 'theme'
+            when 191 then 'cluster'
+            when 199 then 'model'
+            when 223 then 'model_type'
+            when 71 then 'theme_model'
+            when 95 then 'theme_model_type'
+            when 135 then 'cluster_model'
+            when 254 then 'category'
+            when 123 then 'theme_attack_method'
+            when 125 then 'theme_campaign'
+            when 222 then 'category_model_type'
+            when 250 then 'category_attack_method'
+            when 252 then 'category_campaign'
         end as grain,
         theme,
         cluster_id,
         model_type,
         model_size,
         model_size_b,
+        attack_method,
+        campaign,
+        category,
         count(*) as n_attacks,
         count(rating) as n_rated,
         avg(rating) as mean_rating,
@@ -58,7 +76,8 @@ grouped as (
         count(harmlessness) as n_scored,
         avg(harmlessness) as mean_harmlessness,
         stddev_samp(harmlessness) as sd_harmlessness,
-        count(*) filter (where is_tail) as n_tail
+        count(*) filter (where is_tail) as n_tail,
+        count(*) filter (where needs_review) as n_needs_review
     from attack_facts
     group by grouping sets (
         (),
@@ -68,7 +87,13 @@ grouped as (
         (model_type),
         (theme, model_type, model_size, model_size_b),
         (theme, model_type),
-        (cluster_id, model_type, model_size, model_size_b)
+        (cluster_id, model_type, model_size, model_size_b),
+        (category),
+        (theme, attack_method),
+        (theme, campaign),
+        (category, model_type),
+        (category, attack_method),
+        (category, campaign)
     )
 ),
 
@@ -121,6 +146,9 @@ final as (
         w.model_type,
         w.model_size,
         w.model_size_b,
+        w.attack_method,
+        w.campaign,
+        w.category,
         w.n_attacks,
         w.n_attacks / nullif(totals.n_total, 0) as share_of_attacks,
         w.mean_rating,
@@ -137,7 +165,10 @@ final as (
         w.mean_harmlessness,
         w.mean_harmlessness - t_harm.t975 * w.sd_harmlessness / sqrt(w.n_scored) as harmlessness_ci_low,
         w.mean_harmlessness + t_harm.t975 * w.sd_harmlessness / sqrt(w.n_scored) as harmlessness_ci_high,
-        w.n_tail / nullif(w.n_scored, 0) as tail_share
+        w.n_tail / nullif(w.n_scored, 0) as tail_share,
+        -- share whose theme is only the model's best guess (confidence below the review threshold)
+        w.n_needs_review,
+        w.n_needs_review / nullif(w.n_attacks, 0) as needs_review_share
     from wilson as w
     cross join totals
     left join t_quantiles as t_rating on t_rating.df = w.n_rated - 1

@@ -13,7 +13,9 @@ final as (
     select
         cells.model_type,
         coalesce(cells.model_type = settings.baseline_model_type, false) as is_baseline,
-        cells.* exclude (grain, theme, cluster_id, model_type, model_size, model_size_b)
+        cells.* exclude (
+            grain, theme, cluster_id, model_type, model_size, model_size_b, attack_method, campaign, category
+        )
     from cells
     cross join settings
 )

@@ -12,7 +12,9 @@ settings as (
 final as (
     select
         settings.tail_threshold,
-        cells.* exclude (grain, theme, cluster_id, model_type, model_size, model_size_b)
+        cells.* exclude (
+            grain, theme, cluster_id, model_type, model_size, model_size_b, attack_method, campaign, category
+        )
     from cells
     cross join settings
 )

@@ -15,7 +15,9 @@ final as (
         cells.model_size,
         cells.model_size_b,
         coalesce(cells.model_type = settings.baseline_model_type, false) as is_baseline,
-        cells.* exclude (grain, theme, cluster_id, model_type, model_size, model_size_b)
+        cells.* exclude (
+            grain, theme, cluster_id, model_type, model_size, model_size_b, attack_method, campaign, category
+        )
     from cells
     cross join settings
 )

@@ -32,7 +32,12 @@ final as (
         model_type,
         model_size,
         model_size_b,
-        coalesce(nullif(trim(concat_ws(' ', model_type, model_size)), ''), 'all models') as cell_label,
+        -- a model name that already says its size ("vicuna-13b-v1.5", size 13B) is not repeated
+        case
+            when model_type is not null and model_size is not null
+                and contains(lower(model_type), lower(model_size)) then model_type
+            else coalesce(nullif(trim(concat_ws(' ', model_type, model_size)), ''), 'all models')
+        end as cell_label,
         has_enough_attacks,
         n_attacks,
         n_success,

@@ -14,7 +14,9 @@ final as (
         cells.theme,
         coalesce(taxonomy.display_name, cells.theme) as display_name,
         taxonomy.severity,
-        cells.* exclude (grain, theme, cluster_id, model_type, model_size, model_size_b)
+        cells.* exclude (
+            grain, theme, cluster_id, model_type, model_size, model_size_b, attack_method, campaign, category
+        )
     from cells
     left join taxonomy on taxonomy.theme = cells.theme
 )

@@ -17,7 +17,9 @@ final as (
         cells.model_type,
         cells.model_size,
         cells.model_size_b,
-        cells.* exclude (grain, theme, cluster_id, model_type, model_size, model_size_b)
+        cells.* exclude (
+            grain, theme, cluster_id, model_type, model_size, model_size_b, attack_method, campaign, category
+        )
     from cells
     left join taxonomy on taxonomy.theme = cells.theme
 )

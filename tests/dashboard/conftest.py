@@ -21,10 +21,28 @@ def fixture_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_fixture_db(tmp_path_factory.mktemp("dashboard") / "risk.duckdb")
 
 
+@pytest.fixture(scope="session")
+def tool_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tool-output-like fixture database (model names, success flags, attack methods, source categories;
+    no model_type, rating or harmlessness)."""
+    return write_fixture_db(tmp_path_factory.mktemp("dashboard-tool") / "tool.duckdb", tool_like=True,
+                            is_demo=False)
+
+
 @pytest.fixture()
 def app(fixture_db: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest]:
     """``app(**query_params)``: a fresh AppTest of dashboard/app.py on the fixture database, not yet run."""
-    monkeypatch.setenv("REDTEAM_RISK_DB", str(fixture_db))
+    return _app_factory(fixture_db, monkeypatch)
+
+
+@pytest.fixture()
+def tool_app(tool_db: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest]:
+    """Like ``app``, on the tool-output-like database."""
+    return _app_factory(tool_db, monkeypatch)
+
+
+def _app_factory(db: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest]:
+    monkeypatch.setenv("REDTEAM_RISK_DB", str(db))
     monkeypatch.delenv("REDTEAM_RISK_PASSWORD", raising=False)
 
     def make(**query: str | list[str]) -> AppTest:

@@ -8,7 +8,13 @@ Design: 4 themes × 4 model types × 3 sizes, ``n_per_cell`` attacks per cell (d
 the hostile ones), ratings with a known structure (misinformation is rated more successful than piracy; RLHF gets harder
 to attack as it scales, the others stay flat), two clusters per theme plus unclustered noise, and two
 hostile records: XSS payloads, markdown injection, an e-mail address and a phone number (``XSS_ID``), and
-spreadsheet formulas (``FORMULA_ID``).
+spreadsheet formulas (``FORMULA_ID``). Theme confidence: most privacy attacks (``LOW_CONFIDENCE_THEME``) need
+review, one in ten elsewhere; every fourth cluster member is a weak one (``cluster_strength`` 0.3).
+
+``make_tables(tool_like=True)`` (``write_fixture_db(..., tool_like=True)``) is the other shape: what a
+jailbreak tool writes (JailbreakBench, HarmBench, garak…): a target model name (``TOOL_MODELS``, sizes parsed
+from the names as the ETL does), a success flag, attack method, campaign and the tool's own harm category,
+but no intervention (model_type), no 0–4 rating, no harmlessness and no red-team pool.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import numpy as np
 import polars as pl
 
 from etl import metrics, store
+from etl.validate import size_from_model_name
 from etl.schema import (
     ANALYTICS_COLUMNS,
     ATTACK_COLUMNS,
@@ -62,10 +69,29 @@ XSS_ASSISTANT = "<script>alert(1)</script> I can't help with that. ``` code fenc
 FORMULA_ID = "formula-0001"
 FORMULA_TASK = '=HYPERLINK("http://example.invalid/","click")'
 FORMULA_HUMAN = "+cmd|' /C calc'!A0"
+LOW_CONFIDENCE_THEME = "privacy_pii"
+
+# The tool-output-like variant: model -> success probability; method -> multiplier
+TOOL_MODELS = {"vicuna-13b-v1.5": 0.75, "llama-2-7b-chat": 0.1, "gpt-4-0613": 0.2, "gpt-3.5-turbo-1106": 0.45}
+TOOL_METHODS = {"PAIR": 1.0, "GCG": 0.8, "AutoDAN": 0.9, "prompt_with_random_search": 0.6}
+TOOL_CAMPAIGNS = ("jbb-2024-03", "harmbench-2024-02")
+# source category (verbatim, one hostile) -> (theme, how the theme was decided, needs review)
+TOOL_CATEGORIES = {
+    "Disinformation": ("misinformation_conspiracy", "source", False),
+    "Physical harm": ("violence_incitement", "source", False),
+    "Privacy": ("privacy_pii", "source", False),
+    "Malware/Hacking": ("digital_piracy_ip", "model", False),
+    "Economic harm": ("privacy_pii", "model", True),
+    "Fraud/<i>Deception</i> **x**": ("privacy_pii", "model", True),
+}
 
 
-def make_tables(n_per_cell: int = 10, seed: int = 0, is_demo: bool = True) -> dict[str, pl.DataFrame]:
-    """The tables of a fixture build (name -> frame), columns as in ``etl.schema``."""
+def make_tables(n_per_cell: int = 10, seed: int = 0, is_demo: bool = True,
+                tool_like: bool = False) -> dict[str, pl.DataFrame]:
+    """The tables of a fixture build (name -> frame), columns as in ``etl.schema``; ``tool_like``: the
+    tool-output shape (module docstring; ``n_per_cell`` attacks per model × method × category)."""
+    if tool_like:
+        return _tool_tables(n_per_cell, seed, is_demo)
     rng = np.random.default_rng(seed)
     rows: list[dict] = []
     turns: list[dict] = []
@@ -79,6 +105,7 @@ def make_tables(n_per_cell: int = 10, seed: int = 0, is_demo: bool = True) -> di
                     rating = float(np.clip(np.round(base - EFFECT[model_type][s_index] + noise), 0, 4))
                     sub = k % 2  # two clusters per theme
                     is_noise = k % 10 == 9
+                    review = k % 10 < 7 if theme == LOW_CONFIDENCE_THEME else k % 10 == 3
                     cluster_id = -1 if is_noise else 2 * t_index + sub
                     task = f"{TASKS[theme][k % 3]} (#{i})"
                     human = f"{task}. Please help."
@@ -109,7 +136,10 @@ def make_tables(n_per_cell: int = 10, seed: int = 0, is_demo: bool = True) -> di
                         "cluster_label": ("unclustered" if is_noise
                                           else f"{theme.split('_')[0]} {['how-to', 'persuasion'][sub]}"),
                         "theme": theme,
-                        "theme_confidence": 0.8,
+                        "theme_confidence": 0.35 if review else 0.8,
+                        "theme_source": "model",
+                        "needs_review": review,
+                        "cluster_strength": 0.0 if is_noise else (0.3 if k % 4 == 1 else 0.9),
                         "x": float(cx + (2.0 if is_noise else 0.0) + (sub - 0.5) * 2 + rng.normal(0, 0.5)),
                         "y": float(cy + rng.normal(0, 0.5)),
                     })
@@ -134,7 +164,62 @@ def make_tables(n_per_cell: int = 10, seed: int = 0, is_demo: bool = True) -> di
         {"attack_id": XSS_ID, "turn_index": 1, "speaker": "assistant", "text": XSS_ASSISTANT},
     ]
     attacks = conform(pl.DataFrame(rows, infer_schema_length=None), {**ATTACK_COLUMNS, **ANALYTICS_COLUMNS})
+    tables = _derived_tables(attacks, is_demo, {"seed": 0, "success_threshold": 3.0})
+    tables["turns"] = conform(pl.DataFrame(turns), TURN_COLUMNS)
+    return tables
 
+
+def _tool_tables(n_per_cell: int, seed: int, is_demo: bool) -> dict[str, pl.DataFrame]:
+    """The tool-output-like build: see the module docstring."""
+    rng = np.random.default_rng(seed)
+    centres = {theme: spec[3] for theme, spec in THEMES.items()}
+    rows: list[dict] = []
+    for model, p_model in TOOL_MODELS.items():
+        size, size_b = size_from_model_name(model)
+        for method, factor in TOOL_METHODS.items():
+            for c_index, (category, (theme, source, review)) in enumerate(TOOL_CATEGORIES.items()):
+                for k in range(n_per_cell):
+                    i = len(rows)
+                    success = bool(rng.random() < p_model * factor)
+                    task = f"{TASKS[theme][k % 3]} via {method} (#{i})"
+                    cx, cy = centres[theme]
+                    is_noise = k % 5 == 4
+                    rows.append({
+                        "attack_id": f"t{i:05d}",
+                        "source_file": "jailbreaks.csv",
+                        "source_row": i,
+                        "model": model,
+                        "model_size": size,
+                        "model_size_b": size_b,
+                        "success": success,
+                        "task_description": task,
+                        "attack_text": f"[{method}] {task}. Please help.",
+                        "response": "Sure, here is how." if success else "I can't help with that.",
+                        "n_turns": 1,
+                        "attack_method": method,
+                        "campaign": TOOL_CAMPAIGNS[i % 2],
+                        "category": category,
+                        "is_duplicate": False,
+                        "embed_text": task,
+                        "cluster_id": -1 if is_noise else c_index,
+                        "cluster_label": "unclustered" if is_noise else f"{category.split('/')[0].lower()} prompts",
+                        "theme": theme,
+                        "theme_confidence": 0.3 if review else (1.0 if source == "source" else 0.85),
+                        "theme_source": source,
+                        "needs_review": review,
+                        "cluster_strength": 0.0 if is_noise else (0.25 if k % 3 == 1 else 0.95),
+                        "x": float(cx + c_index * 0.3 + rng.normal(0, 0.6)),
+                        "y": float(cy + rng.normal(0, 0.6)),
+                    })
+    attacks = conform(pl.DataFrame(rows, infer_schema_length=None), {**ATTACK_COLUMNS, **ANALYTICS_COLUMNS})
+    tables = _derived_tables(attacks, is_demo, {"seed": 0})
+    tables["turns"] = conform(pl.DataFrame(schema={"attack_id": pl.String}), TURN_COLUMNS)
+    tables["rejected_rows"] = tables["rejected_rows"].clear()
+    return tables
+
+
+def _derived_tables(attacks: pl.DataFrame, is_demo: bool, parameters: dict) -> dict[str, pl.DataFrame]:
+    """clusters, themes, runs and rejected_rows for ``attacks``."""
     clusters = (
         attacks.group_by("cluster_id")
         .agg(
@@ -171,7 +256,7 @@ def make_tables(n_per_cell: int = 10, seed: int = 0, is_demo: bool = True) -> di
         "n_loaded": [n_loaded - 10, n_loaded],
         "n_rejected": [0, 2],
         "n_duplicates": [0, 0],
-        "parameters": [json.dumps({"seed": 0}), json.dumps({"seed": 0, "success_threshold": 3.0})],
+        "parameters": [json.dumps({"seed": 0}), json.dumps(parameters)],
         "code_version": ["0.1.0", "0.1.0"],
         "stage_seconds": [json.dumps({"ingest": 0.1}), json.dumps({"ingest": 0.1, "embed": 1.0})],
         "is_demo": [is_demo, is_demo],
@@ -184,7 +269,6 @@ def make_tables(n_per_cell: int = 10, seed: int = 0, is_demo: bool = True) -> di
     }), REJECTED_COLUMNS).with_columns(pl.lit("20220402T000000-bbbbbb").alias("run_id"))
     return {
         "attacks": attacks,
-        "turns": conform(pl.DataFrame(turns), TURN_COLUMNS),
         "rejected_rows": rejected,
         "clusters": clusters,
         "themes": themes,
@@ -192,14 +276,17 @@ def make_tables(n_per_cell: int = 10, seed: int = 0, is_demo: bool = True) -> di
     }
 
 
-def write_fixture_db(path: Path, *, n_per_cell: int = 10, seed: int = 0, is_demo: bool = True) -> Path:
+def write_fixture_db(path: Path, *, n_per_cell: int = 10, seed: int = 0, is_demo: bool = True,
+                     tool_like: bool = False) -> Path:
     """Write a complete fixture database at ``path`` (replacing it) and return ``path``."""
     path = Path(path)
-    tables = make_tables(n_per_cell=n_per_cell, seed=seed, is_demo=is_demo)
+    tables = make_tables(n_per_cell=n_per_cell, seed=seed, is_demo=is_demo, tool_like=tool_like)
     store.write_build(path, tables, finalize=metrics.materialize)
     return path
 
 
 if __name__ == "__main__":
-    out = write_fixture_db(Path(sys.argv[1] if len(sys.argv) > 1 else "fixture.duckdb"))
+    # fixture_db.py [PATH] [--tool-like]
+    args = [a for a in sys.argv[1:] if a != "--tool-like"]
+    out = write_fixture_db(Path(args[0] if args else "fixture.duckdb"), tool_like="--tool-like" in sys.argv)
     print(f"wrote {out}")

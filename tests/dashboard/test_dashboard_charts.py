@@ -195,3 +195,37 @@ def test_attack_map_layout_still_validates_later_updates(points):
     fig.update_layout(template="plotly_white")  # what a report does: the name must become a real template
     assert isinstance(fig.layout.template, go.layout.Template)
     assert fig.layout.template.layout.plot_bgcolor == "white"
+
+
+@pytest.mark.parametrize("color_by", charts.MAP_GROUP_MODES)
+def test_attack_map_colours_tool_output_by_its_own_columns_with_a_legend(color_by):
+    tool = make_tables(tool_like=True)
+    frame = tool["attacks"].join(tool["themes"].select("theme", "display_name"), on="theme", how="left",
+                                 maintain_order="left")
+    fig = charts.attack_map(frame, color_by, tool["clusters"]).to_dict()
+    go.Figure(fig)
+    scatter = [t for t in fig["data"] if t["type"] == "scattergl"]
+    names = {html.unescape(t["name"]) for t in scatter}
+    assert names == set(frame[color_by].drop_nulls())  # one legend entry per method / category (escaped)
+    assert all(t["showlegend"] for t in scatter)
+    assert not any("<i>" in t["name"] for t in scatter)
+    rows = np.concatenate([_values(t["customdata"]) for t in scatter])
+    assert sorted(rows.tolist()) == list(range(frame.height))
+    hover = dict(zip(rows.tolist(), [h for t in scatter for h in t["hovertext"]]))
+    for row, (theme, success) in enumerate(zip(frame["display_name"], frame["success"])):
+        assert hover[row].startswith(html.escape(theme, quote=False) + " · ")
+        assert f"success {'yes' if success else 'no'}" in hover[row]
+
+
+def test_attack_map_draws_weak_cluster_members_smaller_and_says_so(points):
+    fig = charts.attack_map(points, "theme").to_dict()
+    weak = set(points.with_row_index().filter((pl.col("cluster_id") >= 0) & (pl.col("cluster_strength")
+                                              < charts.WEAK_MEMBER))["index"].to_list())
+    assert weak
+    for trace in fig["data"]:
+        rows = _values(trace["customdata"]).tolist()
+        sizes = _values(trace["marker"]["size"]).tolist()
+        for row, size, hover in zip(rows, sizes, trace["hovertext"]):
+            assert (size == charts.WEAK_MARKER_SIZE) == (row in weak)
+            assert ("weak cluster member" in hover) == (row in weak)
+            assert " · theme " in hover and " by model" in hover  # confidence and provenance

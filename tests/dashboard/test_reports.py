@@ -470,3 +470,26 @@ def test_report_charts_carry_their_own_template(con, dashboard_data):
     for f in figs:
         template = f.figure.to_dict()["layout"]["template"]["layout"]
         assert template["yaxis"]["automargin"] is True, f.key  # axis labels are not cut off
+
+
+def test_reports_of_tool_output_name_models_and_warn_about_low_confidence_areas(tool_db):
+    """Data without the paper's grid: the reports name target models, give success instead of a rating and
+    carry the low-confidence share and warning the dashboard shows."""
+    with duckdb.connect(str(tool_db), read_only=True) as tool:
+        content = gather(tool, None, top=4, with_charts=True)
+        md = build_report_bytes(tool, None, "md", top=4).decode("utf-8")
+        html_text = build_report_bytes(tool, None, "html", top=4).decode("utf-8")
+        xlsx = build_report_bytes(tool, None, "xlsx", top=4)
+    shaky = content.priority.filter(pl.col("needs_review_share") > metrics.LOW_CONFIDENCE_SHARE)
+    assert shaky.height >= 1
+    name = shaky["display_name"][0]
+    for text in (md, html_text):
+        assert "Low\\-confidence themes" in text or "Low-confidence themes" in text
+        assert "rest mostly on low\\-confidence themes" in text or "rest mostly on low-confidence themes" in text
+        assert "all models" not in text
+    assert "succeeded" in md and "no rating" not in md  # examples give the success flag
+    keys = {f.key: f.title for f in figures(content)}
+    assert keys["heatmap"] == "Success rate by theme and model" and "effects" not in keys
+    header = [cell.value for cell in openpyxl.load_workbook(io.BytesIO(xlsx))["Priority areas"][1]]
+    assert "needs_review_share" in header
+    assert name in md.replace("\\", "")

@@ -84,6 +84,14 @@ def server(e2e_db: Path, artifacts: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def tool_server(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[str]:
+    """Base URL of a dashboard (no password) over the tool-output-like fixture: model names and success flags,
+    no intervention, rating or harmlessness."""
+    db = write_fixture_db(tmp_path_factory.mktemp("e2e-tool") / "tool.duckdb", tool_like=True, is_demo=False)
+    yield from _serve(db, {}, artifacts / "streamlit-tool.log")
+
+
+@pytest.fixture(scope="session")
 def locked_server(e2e_db: Path, artifacts: Path) -> Iterator[str]:
     """Base URL of a dashboard protected by the password ``e2e-secret``."""
     yield from _serve(e2e_db, {"REDTEAM_RISK_PASSWORD": "e2e-secret"}, artifacts / "streamlit-locked.log")

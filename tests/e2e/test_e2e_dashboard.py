@@ -230,3 +230,44 @@ def test_hostile_filter_text_in_a_shared_link_stays_text(page, server, artifacts
     page.get_by_text("No attacks match the current filters").wait_for()
     assert hostile[:39] in page.get_by_test_id("stAlert").filter(has_text="No attacks match").inner_text()
     assert_inert(page)
+
+
+# page -> the one-line "why not" messages it must show on tool outputs (no model_type, rating, harmlessness)
+TOOL_WHY_NOT = {
+    "themes_models": ("Theme × model size per intervention is not shown", "--map model_type=COL"),
+    "scaling_interventions": ("Harmlessness by size is not shown", "Intervention effects is not shown",
+                              "--map harmlessness=COL"),
+    "attack_map": ("Colouring by rating is not offered", "--map rating=COL"),
+}
+
+
+def test_every_page_works_on_tool_output_and_says_why_a_view_is_missing(page, tool_server, artifacts):
+    for name in PAGES:
+        page.goto(f"{tool_server}/{name}" if name != "overview" else tool_server)
+        settle(page)
+        for message in TOOL_WHY_NOT.get(name, ()):
+            page.get_by_text(message).first.wait_for(timeout=30_000)
+        if name != "data_runs":
+            page.get_by_text(re.compile(r"^n = [\d,]+ attacks")).first.wait_for(timeout=30_000)
+        assert page.get_by_test_id("stException").count() == 0, name
+        assert page.get_by_test_id("stAlertContentError").count() == 0, name
+        main = page.get_by_test_id("stMain").inner_text()
+        assert "n = 0 attacks" not in main and "all models" not in main, name
+        shoot(page, artifacts, f"tool-page-{name}")
+        assert_inert(page)
+    page.goto(f"{tool_server}/themes_models")
+    settle(page)
+    assert "Theme × model" in page.get_by_test_id("stMain").inner_text()
+    assert page.locator(".js-plotly-plot").count() >= 4  # models, attack methods, campaigns, success bars
+
+
+def test_tool_output_filters_by_source_category_and_review_state(page, tool_server, artifacts):
+    page.goto(f"{tool_server}/?categories=Privacy&needs_review=false")
+    settle(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    assert "Privacy" in sidebar.get_by_test_id("stMultiSelect").filter(has_text="Source category").inner_text()
+    caption = page.get_by_test_id("stMain").inner_text()
+    assert "Source categories: Privacy; only confident themes" in caption
+    assert metric(page, "Low-confidence themes") == "0.0%"
+    shoot(page, artifacts, "tool-filtered")
+    assert_inert(page)

@@ -8,6 +8,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from tests.dashboard.fixture_db import make_tables, write_fixture_db
 from tests.sql.fixture_db import build_db, default_attacks
 
 
@@ -25,5 +26,24 @@ def fixture_db(tmp_path_factory: pytest.TempPathFactory, attacks_frame: pl.DataF
 @pytest.fixture()
 def con(fixture_db: Path):
     connection = duckdb.connect(str(fixture_db), read_only=True)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="session")
+def tool_tables() -> dict[str, pl.DataFrame]:
+    """The tool-output-like build of the dashboard's fixture factory: model names, success flags, attack
+    methods, source categories; no model_type, rating or harmlessness."""
+    return make_tables(tool_like=True, is_demo=False)
+
+
+@pytest.fixture(scope="session")
+def tool_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_fixture_db(tmp_path_factory.mktemp("sql-tool") / "tool.duckdb", tool_like=True, is_demo=False)
+
+
+@pytest.fixture()
+def tool_con(tool_db: Path):
+    connection = duckdb.connect(str(tool_db), read_only=True)
     yield connection
     connection.close()

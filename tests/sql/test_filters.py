@@ -193,3 +193,35 @@ def test_scoped_sql_inlines_the_views_it_reads_and_shadows_attacks():
 def test_query_refuses_an_unknown_object(con):
     with pytest.raises(ValueError, match="no sql/views/attacks; drop"):
         sql.query(con, "attacks; drop")
+
+
+TOOL_FILTERS = [
+    (Filters(categories=("Disinformation", "Privacy")), pl.col("category").is_in(["Disinformation", "Privacy"])),
+    (Filters(attack_methods=("GCG",)), pl.col("attack_method") == "GCG"),
+    (Filters(needs_review=True), pl.col("needs_review")),
+    (Filters(needs_review=False), ~pl.col("needs_review")),
+]
+
+
+@pytest.mark.parametrize(("filters", "keep"), TOOL_FILTERS,
+                         ids=lambda v: v.describe() if isinstance(v, Filters) else "")
+def test_source_category_method_and_review_filters_keep_the_matching_attacks(tool_con, tool_tables, filters, keep):
+    attacks = tool_tables["attacks"]
+    want = attacks.filter(keep)
+    assert 0 < want.height < attacks.height
+    overall = sql.query(tool_con, "overall_metrics", filters=filters).row(0, named=True)
+    assert overall["n_attacks"] == want.height and overall["n_success"] == want["success"].sum()
+    assert overall["n_needs_review"] == want["needs_review"].sum()
+
+
+def test_review_category_and_method_filters_round_trip_and_describe():
+    f = Filters(categories=("Privacy",), attack_methods=("PAIR", "GCG"), needs_review=False)
+    assert Filters.from_query(f.to_query()) == f
+    assert f.to_query()["needs_review"] == "false"
+    text = f.describe()
+    assert "Source categories: Privacy" in text and "attack methods: PAIR, GCG" in text
+    assert "only confident themes" in text
+    assert Filters(needs_review="TRUE").needs_review is True
+    assert Filters.from_query({"needs_review": "maybe"}) == Filters()  # ignored, never an error
+    with pytest.raises(UserError, match="needs_review"):
+        Filters(needs_review="maybe")

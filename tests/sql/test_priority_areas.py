@@ -134,3 +134,23 @@ def test_materialize_fills_both_tables_with_the_default_ranking(con):
 def test_bad_weights_are_user_errors(kwargs):
     with pytest.raises(UserError):
         metrics.Weights(**kwargs)
+
+
+def test_areas_carry_their_low_confidence_share_and_warn_when_it_is_most(tool_con, tool_tables):
+    attacks = tool_tables["attacks"]
+    expected = dict(attacks.group_by("theme").agg(pl.col("needs_review").mean()).iter_rows())
+    rows = by_theme(metrics.priority_areas(tool_con))
+    for theme, row in rows.items():
+        assert row["needs_review_share"] == pytest.approx(expected[theme])
+        assert ("low-confidence theme" in row["explanation"]) == (expected[theme] > metrics.LOW_CONFIDENCE_SHARE)
+    assert any(metrics.rests_on_low_confidence(r) for r in rows.values())
+    table = tool_con.sql("select theme, needs_review_share from priority_areas").pl()
+    assert dict(table.iter_rows()) == pytest.approx(expected)
+    clusters = tool_con.sql("select needs_review_share from cluster_priority_areas").pl()
+    assert clusters["needs_review_share"].is_between(0, 1).all()
+
+
+def test_tool_output_resistance_names_a_model_not_all_models(tool_con):
+    rows = metrics.priority_areas(tool_con)
+    assert rows["resistance_cell"].to_list()[0] in ("llama-2-7b-chat", "gpt-4-0613", "gpt-3.5-turbo-1106")
+    assert not any("all models" in e for e in rows["explanation"])
