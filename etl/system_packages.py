@@ -177,8 +177,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n".join(f"{p.name:<24} {p.why}" for p in PACKAGES))
         return 0
     absent = missing()
-    if absent and args.install and install(absent):
-        absent = missing()
+    if absent and args.install:
+        try:
+            if install(absent):
+                absent = missing()
+        except subprocess.CalledProcessError as exc:  # no network, a held package…: say so, then what is missing
+            print(f"redteam-risk: `{' '.join(exc.cmd)}` failed with exit code {exc.returncode}", file=sys.stderr)
     if not absent:
         print("redteam-risk: system packages present: " + ", ".join(p.name for p in PACKAGES), file=sys.stderr)
         return 0

@@ -28,7 +28,8 @@ def shared_file(relative: str) -> Path:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """``@pytest.mark.system_packages("chromium", …)``: skip naming the missing Debian packages (tests/system_packages.py)."""
+    """``@pytest.mark.system_packages("chromium", …)``: skip naming the missing Debian packages
+    (``tests/system_packages.py``; on CI, fail)."""
     from tests.system_packages import require
 
     for marker in item.iter_markers("system_packages"):

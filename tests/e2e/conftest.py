@@ -1,6 +1,7 @@
 """Real-browser fixtures: the dashboard served by ``redteam-risk dashboard``'s command on 127.0.0.1 over the
-fixture database, started outside the repository as a service is, driven by Debian's chromium through Playwright. Skipped with a reason when chromium or Playwright is absent
-(``playwright install`` cannot download browsers here; the system chromium is used instead)."""
+fixture database, started outside the repository as a service is, driven by Debian's chromium through
+Playwright. Skipped with a reason when chromium or Playwright is absent (``playwright install`` cannot download
+browsers here; the system chromium is used instead)."""
 
 from __future__ import annotations
 

@@ -119,3 +119,17 @@ def test_a_missing_package_skips_naming_it_and_fails_when_ci_requires_it(monkeyp
         test_helper.require("fonts-noto-cjk")
     monkeypatch.setattr(system_packages, "missing", lambda names: [])
     test_helper.require("fonts-noto-cjk")  # present: runs
+
+
+def test_a_failing_apt_get_is_reported_and_make_goes_on(monkeypatch, capsys):
+    monkeypatch.setattr(system_packages, "missing", lambda: [system_packages.BY_NAME["poppler-utils"]])
+
+    def failing_install(packages):
+        raise subprocess.CalledProcessError(100, ["apt-get", "update", "-q"])
+
+    monkeypatch.setattr(system_packages, "install", failing_install)
+    assert system_packages.main(["--install"]) == 0
+    assert system_packages.main(["--install", "--strict"]) == 1
+    err = capsys.readouterr().err
+    assert "`apt-get update -q` failed with exit code 100" in err
+    assert "missing system packages: poppler-utils;" in err
