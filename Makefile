@@ -33,7 +33,7 @@ system-packages:
 	$(PY) -m etl.system_packages --install $(SYSTEM_PACKAGES_FLAGS)
 
 install: $(VENV)/.installed
-install-test: system-packages $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test
 install-bench: $(VENV)/.installed-bench
 
 $(DEMO_DATA): | $(VENV)/.installed
