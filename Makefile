@@ -1,4 +1,5 @@
-# Two commands set everything up: `make run` (demo dashboard) and `make test`.
+# Two commands set everything up: `make run` (demo dashboard) and `make test`. Both first install the Debian
+# packages listed in etl/system_packages.py when this user can (root or passwordless sudo), else say how.
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8501
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test bench install install-test install-bench clean
+.PHONY: run test bench install install-test install-bench system-packages clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -27,6 +28,10 @@ $(VENV)/.installed-bench: $(VENV)/.installed-test
 	$(BIN)/pip install -e '.[test,bench]'
 	touch $@
 
+# SYSTEM_PACKAGES_FLAGS=--strict (as .ci/run sets) fails when a package is still missing afterwards.
+system-packages:
+	$(PY) -m etl.system_packages --install $(SYSTEM_PACKAGES_FLAGS)
+
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 install-bench: $(VENV)/.installed-bench
@@ -37,10 +42,10 @@ $(DEMO_DATA): | $(VENV)/.installed
 $(DEMO_DB): $(DEMO_DATA)
 	$(BIN)/redteam-risk etl $(DEMO_DATA) --db $(DEMO_DB)
 
-run: $(VENV)/.installed $(DEMO_DB)
+run: system-packages $(VENV)/.installed $(DEMO_DB)
 	$(BIN)/redteam-risk dashboard --db $(DEMO_DB) --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test
+test: system-packages $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n 2 tests
 
 bench: $(VENV)/.installed-bench

@@ -63,13 +63,14 @@ def report_downloads(filters: Filters, weights=None) -> None:
     """
     import functools
 
-    from dashboard.reports import FORMATS, build_report_bytes
+    from dashboard.reports import FORMATS, build_report_bytes, unavailable
 
     st.subheader("Download a report")
     st.caption("Stakeholder report of the attacks in scope, with the filters above"
                + (" and the weights on this page." if weights is not None else "."))
     path = data.current().path
     labels = {"pdf": "PDF", "html": "HTML (offline)", "xlsx": "Excel", "csv": "CSV (attacks)", "md": "Markdown"}
+    problems = {fmt: unavailable(fmt) for fmt in labels}  # e.g. no font: a PDF would crash the server
     for col, fmt in zip(st.columns(len(labels)), labels):
         ext, mime = FORMATS[fmt]
         col.download_button(
@@ -80,4 +81,9 @@ def report_downloads(filters: Filters, weights=None) -> None:
             key=f"report-{fmt}",
             on_click="ignore",
             icon=":material/download:",
+            disabled=problems[fmt] is not None,
+            help=problems[fmt],
         )
+    for fmt, problem in problems.items():
+        if problem:
+            st.caption(f"{labels[fmt]} unavailable: {problem}")  # our own sentence, not data

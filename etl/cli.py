@@ -164,15 +164,37 @@ def dashboard(
     """Serve the dashboard (Streamlit) on HOST:PORT, reading DB read-only."""
     if not db.is_file():
         raise UserError(f"database not found: {db}; build one with `redteam-risk etl INPUT --db {db}`")
+    env = {**os.environ, "REDTEAM_RISK_DB": str(db.resolve())}
+    cmd = streamlit_command(host, port)
+    typer.echo(f"serving http://{host}:{port} from {db}")
+    raise typer.Exit(subprocess.call(cmd, env=env))
+
+
+def streamlit_settings() -> dict[str, object]:
+    """The dashboard's Streamlit settings as ``{"section.option": value}``, from the config file shipped inside
+    the ``dashboard`` package (``dashboard/.streamlit/config.toml``)."""
+    import tomllib
+    from importlib import resources
+
+    text = resources.files("dashboard").joinpath(".streamlit", "config.toml").read_text(encoding="utf-8")
+    return {f"{section}.{name}": value for section, options in tomllib.loads(text).items()
+            for name, value in options.items()}
+
+
+def streamlit_command(host: str, port: int) -> list[str]:
+    """``streamlit run`` of the installed dashboard on HOST:PORT with every shipped setting as a flag.
+
+    Streamlit reads ``.streamlit/config.toml`` only from the working directory and the home folder (recent
+    versions also beside the script), so a service started elsewhere would show the developer toolbar
+    ("Deploy") and lose the theme; flags hold wherever it starts and win over any config file."""
     import importlib.util
 
     app_path = Path(importlib.util.find_spec("dashboard.app").origin)
-    env = {**os.environ, "REDTEAM_RISK_DB": str(db.resolve())}
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.address", host, "--server.port",
-           str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-           "--server.enableXsrfProtection", "true", "--server.fileWatcherType", "none", "--client.showErrorDetails", "none"]
-    typer.echo(f"serving http://{host}:{port} from {db}")
-    raise typer.Exit(subprocess.call(cmd, env=env))
+    flags = {**streamlit_settings(), "server.address": host, "server.port": port}
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app_path)]
+    for name, value in flags.items():
+        cmd += [f"--{name}", str(value).lower() if isinstance(value, bool) else str(value)]
+    return cmd
 
 
 @app.command()

@@ -25,3 +25,12 @@ def shared_file(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent: ../shared holds the real test data only on CI and dev machines")
     return path
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.system_packages("chromium", …)``: skip naming the missing Debian packages
+    (``tests/system_packages.py``; on CI, fail)."""
+    from tests.system_packages import require
+
+    for marker in item.iter_markers("system_packages"):
+        require(*marker.args)

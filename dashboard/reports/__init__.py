@@ -79,7 +79,7 @@ def build_report_bytes(
     ``con``: an open (read-only is enough) connection or cursor used by this thread only, or the path of a
     published database, opened read-only for this call (handy from a thread without one, e.g. a
     Streamlit ``download_button(data=callable)``). Raises ``UserError`` for a bad format/top/weight or,
-    for PDF, when no browser is installed."""
+    for PDF, when no font or no browser is installed (``unavailable`` says so before anyone asks)."""
     fmt = _check_format(fmt)
     if isinstance(con, (str, Path)):
         path = Path(con).expanduser()
@@ -95,9 +95,9 @@ def build_report_bytes(
             own.execute("use risk")
             return build_report_bytes(own, filters, fmt, top=top, weights=weights)
     if fmt == "pdf":
-        from dashboard.reports.images import require_browser
+        from dashboard.reports.pdf import require_tools
 
-        require_browser()  # before the queries: fail fast
+        require_tools()  # before the queries: fail fast
     t0 = time.perf_counter()
     content = gather(con, filters, top=top, weights=weights,
                      with_charts=fmt in ("pdf", "html"), with_attacks=fmt in ("xlsx", "csv"))
@@ -105,6 +105,20 @@ def build_report_bytes(
     log.info("reports: %s built in %.2f s (%d bytes, %d attacks)", fmt, time.perf_counter() - t0, len(data),
              content.n_attacks)
     return data
+
+
+def unavailable(fmt: str) -> str | None:
+    """Why ``fmt`` cannot be built on this machine, as the one line ``build_report_bytes`` would raise, or None
+    when it can (only PDF needs anything beyond Python: a font and a browser)."""
+    if _check_format(fmt) != "pdf":
+        return None
+    from dashboard.reports.pdf import require_tools
+
+    try:
+        require_tools()
+    except UserError as exc:
+        return str(exc)
+    return None
 
 
 def build_report(
@@ -138,4 +152,4 @@ def build_report(
     return out
 
 
-__all__ = ["FORMATS", "ReportContent", "build_report", "build_report_bytes", "gather", "render"]
+__all__ = ["FORMATS", "ReportContent", "build_report", "build_report_bytes", "gather", "render", "unavailable"]

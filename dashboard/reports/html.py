@@ -54,13 +54,14 @@ def plotly_bundle() -> str:
 
 
 def render(c: ReportContent, *, mode: str, charts: dict[str, Markup], figs: list[Figure] | None = None,
-           nonce: str = "", plotlyjs: Markup | str = "") -> str:
-    """The report as an HTML string. ``mode``: ``html`` | ``pdf``; ``charts``: figure key -> trusted markup."""
+           nonce: str = "", plotlyjs: Markup | str = "", font_notice: str = "") -> str:
+    """The report as an HTML string. ``mode``: ``html`` | ``pdf``; ``charts``: figure key -> trusted markup;
+    ``font_notice``: a sentence for the cover saying which scripts this PDF cannot show (``fonts.notice``)."""
     figs = figures(c) if figs is None else figs
     view = layout(c, {f.key: (f.title, f.caption) for f in figs if f.key in charts})
     return environment().get_template("report.html.j2").render(
         c=view, sections=view.sections, charts=charts, mode=mode, nonce=nonce,
-        css=Markup(stylesheet(mode)), plotlyjs=plotlyjs,
+        css=Markup(stylesheet(mode)), plotlyjs=plotlyjs, font_notice=font_notice,
     )
 
 

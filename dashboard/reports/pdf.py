@@ -13,7 +13,7 @@ import time
 
 from markupsafe import Markup
 
-from dashboard.reports import images
+from dashboard.reports import fonts, images
 from dashboard.reports.content import Figure, ReportContent, figures
 from dashboard.reports.html import render
 
@@ -31,8 +31,17 @@ def chart_image(fig: Figure) -> Markup:
     return Markup(f'<img alt="" src="data:image/png;base64,{data}">')
 
 
+def require_tools() -> None:
+    """Raise ``UserError`` (one line saying what to install) unless fonts and a browser are there: without a
+    font WeasyPrint crashes the whole process, without a browser the charts cannot be drawn."""
+    fonts.require_fonts()
+    images.require_browser()
+
+
 def build_pdf(c: ReportContent) -> bytes:
-    """The PDF report of ``c`` as bytes. Raises ``UserError`` when no browser can draw the charts."""
+    """The PDF report of ``c`` as bytes. Raises ``UserError`` when there is no font or no browser to draw
+    the charts. Characters whose optional font is missing (CJK, emoji) are named in a notice on the cover."""
+    require_tools()
     import weasyprint
     from weasyprint.urls import URLFetcher
 
@@ -41,6 +50,10 @@ def build_pdf(c: ReportContent) -> bytes:
     charts = {f.key: chart_image(f) for f in figs}
     t1 = time.perf_counter()
     document = render(c, mode="pdf", charts=charts, figs=figs)
+    unshown = fonts.unshown_scripts(document)
+    if unshown:
+        log.warning("reports: pdf: no font for %s", ", ".join(s.name for s in unshown))
+        document = render(c, mode="pdf", charts=charts, figs=figs, font_notice=fonts.notice(unshown))
     pdf = weasyprint.HTML(
         string=document, url_fetcher=URLFetcher(allowed_protocols={"data"}), base_url=None
     ).write_pdf(stylesheets=[])

@@ -318,3 +318,29 @@ def test_report_download_buttons_offer_every_format(app, page):
     buttons = at.get("download_button")
     labels = {b.proto.label for b in buttons}
     assert {"PDF", "HTML (offline)", "Excel", "CSV (attacks)", "Markdown"} <= labels
+
+
+def test_pdf_button_is_disabled_with_the_reason_when_the_machine_has_no_font(app, monkeypatch):
+    # Building the PDF without any font would crash the whole server (WeasyPrint segfaults), not one session.
+    from dashboard.reports import fonts
+    from etl import system_packages
+
+    monkeypatch.setattr(system_packages, "font_families", lambda: set())
+    at = open_page(app(), "overview")
+    buttons = {b.proto.label: b.proto for b in at.get("download_button")}
+    assert buttons["PDF"].disabled
+    assert fonts.NO_FONTS in buttons["PDF"].help
+    assert not any(buttons[label].disabled for label in ("HTML (offline)", "Excel", "CSV (attacks)", "Markdown"))
+    assert f"PDF unavailable: {fonts.NO_FONTS}" in texts(at)
+
+
+def test_pdf_button_is_enabled_when_fonts_and_a_browser_are_there(app, monkeypatch):
+    from dashboard.reports import images
+    from etl import system_packages
+
+    monkeypatch.setattr(system_packages, "font_families", lambda: {"DejaVu Sans"})
+    monkeypatch.setattr(images, "find_browser", lambda: "/usr/bin/chromium")
+    at = open_page(app(), "priorities")
+    pdf = next(b.proto for b in at.get("download_button") if b.proto.label == "PDF")
+    assert not pdf.disabled
+    assert "unavailable" not in texts(at)

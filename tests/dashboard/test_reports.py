@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -21,16 +22,18 @@ import duckdb
 import openpyxl
 import polars as pl
 import pytest
+from markupsafe import Markup
 from polars.testing import assert_frame_equal
 
-from dashboard.reports import FORMATS, build_report, build_report_bytes, images
+from dashboard.reports import FORMATS, build_report, build_report_bytes, fonts, images, pdf, unavailable
 from dashboard.reports.content import as_weights, figures, gather
 from dashboard.reports.markdown import escape as md_escape
 from dashboard.reports.text import fmt_num, fmt_pct, readable
-from etl import metrics, store
+from etl import metrics, store, system_packages
 from etl.errors import UserError
 from sql.filters import Filters
 from tests.dashboard.fixture_db import make_tables
+from tests.system_packages import require
 
 TOP_THEME = "misinformation_conspiracy"
 TOP_NAME = "Misinformation 日本語 🔥 & <b>conspiracy</b>"
@@ -107,8 +110,7 @@ def dashboard_data(db_path: Path):
     mp.undo()
 
 
-needs_browser = pytest.mark.skipif(images.find_browser() is None,
-                                   reason="no Chromium on PATH: PDF charts need it (apt-get install chromium)")
+needs_browser = pytest.mark.system_packages("chromium")
 
 
 @pytest.fixture(scope="module")
@@ -119,10 +121,7 @@ def reports(con) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def pdf_text(con, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
-    if images.find_browser() is None:
-        pytest.skip("no Chromium on PATH: PDF charts need it (apt-get install chromium)")
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed")
+    require("chromium", "poppler-utils")
     out = build_report(con, Filters(), "pdf", tmp_path_factory.mktemp("pdf") / "report.pdf")
     text = subprocess.run(["pdftotext", "-layout", str(out), "-"], check=True, capture_output=True).stdout
     return text.decode("utf-8"), out
@@ -209,11 +208,10 @@ def test_pdf_has_sections_toc_page_numbers_and_the_top_theme(pdf_text):
     assert "Demo data." in text
 
 
-@needs_browser
+@pytest.mark.system_packages("chromium", "poppler-utils", "fonts-noto-cjk", "fonts-noto-color-emoji")
 def test_pdf_embeds_cjk_and_emoji_fonts(pdf_text):
-    _, path = pdf_text
-    if shutil.which("pdffonts") is None:
-        pytest.skip("pdffonts (poppler-utils) is not installed")
+    text, path = pdf_text
+    assert "Missing fonts" not in text
     fonts = subprocess.run(["pdffonts", str(path)], check=True, capture_output=True, text=True).stdout
     assert "CJK" in fonts and "Emoji" in fonts
 
@@ -229,10 +227,71 @@ def test_pdf_shows_hostile_text_as_text_and_masks_contacts(pdf_text):
 
 
 def test_pdf_without_a_browser_says_how_to_fix_it(con, monkeypatch):
+    monkeypatch.setattr(system_packages, "font_families", lambda: {"DejaVu Sans"})  # the font check comes first
     monkeypatch.setattr(images, "find_browser", lambda: None)
     monkeypatch.setattr(images, "_started", False)
     with pytest.raises(UserError, match="apt-get install chromium"):
         build_report_bytes(con, Filters(), "pdf")
+
+
+def test_unshown_scripts_are_those_in_the_text_whose_font_is_missing():
+    def packages(text, families):
+        return [s.package for s in fonts.unshown_scripts(text, families)]
+
+    assert packages("Misinformation 日本語 🔥", {"DejaVu Sans"}) == ["fonts-noto-cjk", "fonts-noto-color-emoji"]
+    assert packages("日本語 🔥", {"DejaVu Sans", "Noto Sans CJK JP"}) == ["fonts-noto-color-emoji"]
+    assert packages("한국어 and 中文", {"Noto Color Emoji"}) == ["fonts-noto-cjk"]
+    assert packages("plain Latin – é ✓ \u202e", set()) == []  # nothing to show, nothing to say
+    assert packages("日本語 🔥", {"Noto Sans CJK SC", "Noto Color Emoji"}) == []
+
+
+@pytest.mark.system_packages("poppler-utils", "fonts-dejavu-core")  # WeasyPrint really needs one font
+def test_pdf_without_cjk_and_emoji_fonts_renders_and_names_what_it_cannot_show(con, monkeypatch, tmp_path):
+    # The font check answers "only DejaVu"; charts are left out so no browser is needed (they have no CJK text).
+    # tests/dashboard run once with FONTCONFIG_FILE limited to DejaVu showed the same notice and no failure.
+    monkeypatch.setattr(system_packages, "font_families", lambda: {"DejaVu Sans", "DejaVu Sans Mono"})
+    monkeypatch.setattr(images, "require_browser", lambda: None)
+    monkeypatch.setattr(pdf, "chart_image", lambda fig: Markup(""))
+    out = build_report(con, Filters(), "pdf", tmp_path / "report.pdf")
+    text = " ".join(subprocess.run(["pdftotext", str(out), "-"], check=True, capture_output=True,
+                                   text=True).stdout.split())
+    assert "Missing fonts." in text
+    assert "cannot show Chinese, Japanese and Korean text or emoji" in text
+    assert "apt-get install fonts-noto-cjk fonts-noto-color" in text  # pdftotext may join "-emoji" at a line end
+    assert "Executive summary" in text and "Appendix: representative attacks" in text
+
+
+def test_pdf_with_no_font_at_all_fails_in_one_line_instead_of_crashing(db_path, tmp_path):
+    # An empty fontconfig is a slim container: WeasyPrint would die with SIGSEGV inside Pango.
+    conf = tmp_path / "fonts.conf"
+    conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig></fontconfig>\n')
+    env = {**os.environ, "FONTCONFIG_FILE": str(conf)}
+    repo = Path(__file__).resolve().parents[2]
+
+    def report(fmt):
+        return subprocess.run([sys.executable, "-m", "etl.cli", "-q", "report", "--db", str(db_path), "--format", fmt,
+                               "--out", str(tmp_path)], cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+
+    failed = report("pdf")
+    assert failed.returncode == 2, failed.stderr[-2000:]
+    assert failed.stderr.strip().splitlines() == [f"error: {fonts.NO_FONTS}"]
+    assert "apt-get install fonts-dejavu-core" in fonts.NO_FONTS
+    assert not (tmp_path / "redteam-risk-report.pdf").exists()
+    worked = report("md")  # the other formats need no font
+    assert worked.returncode == 0, worked.stderr[-2000:]
+    assert "Executive summary" in (tmp_path / "redteam-risk-report.md").read_text(encoding="utf-8")
+
+
+def test_unavailable_says_why_a_pdf_cannot_be_built_here(monkeypatch):
+    monkeypatch.setattr(system_packages, "font_families", lambda: set())
+    assert unavailable("pdf") == fonts.NO_FONTS
+    assert all(unavailable(fmt) is None for fmt in FORMATS if fmt != "pdf")
+    monkeypatch.setattr(system_packages, "font_families", lambda: {"DejaVu Sans"})
+    monkeypatch.setattr(images, "find_browser", lambda: None)
+    monkeypatch.setattr(images, "_started", False)
+    assert "apt-get install chromium" in unavailable("pdf")
+    monkeypatch.setattr(images, "find_browser", lambda: "/usr/bin/chromium")
+    assert unavailable("pdf") is None
 
 
 # --- HTML ------------------------------------------------------------------------------------------------
@@ -282,9 +341,8 @@ def test_html_escapes_hostile_text(reports):
 
 @pytest.mark.e2e
 def test_html_loads_offline_in_chromium_without_requests_or_dialogs(reports, tmp_path):
-    chromium = Path("/usr/bin/chromium")
-    if not chromium.exists():
-        pytest.skip("Debian chromium is not installed (/usr/bin/chromium)")
+    require("chromium")
+    chromium = Path(shutil.which("chromium"))
     sync_api = pytest.importorskip("playwright.sync_api")
     path = tmp_path / "report.html"
     path.write_bytes(reports["html"])
@@ -417,10 +475,8 @@ def test_empty_selection_yields_a_short_report_that_says_so(con, fmt):
         assert pl.read_csv(io.BytesIO(data)).height == 0
 
 
-@needs_browser
+@pytest.mark.system_packages("chromium", "poppler-utils")
 def test_empty_selection_pdf(con, tmp_path):
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed")
     out = build_report(con, Filters(models=("nobody",)), "pdf", tmp_path)
     assert out == tmp_path / "redteam-risk-report.pdf"
     text = subprocess.run(["pdftotext", str(out), "-"], check=True, capture_output=True, text=True).stdout

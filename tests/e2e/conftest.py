@@ -1,13 +1,14 @@
-"""Real-browser fixtures: the dashboard served by ``streamlit run`` on 127.0.0.1 over the fixture database,
-driven by Debian's chromium through Playwright. Skipped with a reason when chromium or Playwright is absent
-(``playwright install`` cannot download browsers here; the system chromium is used instead)."""
+"""Real-browser fixtures: the dashboard served by ``redteam-risk dashboard``'s command on 127.0.0.1 over the
+fixture database, started outside the repository as a service is, driven by Debian's chromium through
+Playwright. Skipped with a reason when chromium or Playwright is absent (``playwright install`` cannot download
+browsers here; the system chromium is used instead)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -15,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from etl import cli
 from tests.dashboard.fixture_db import write_fixture_db
+from tests.system_packages import require
 
 REPO = Path(__file__).resolve().parents[2]
-APP = REPO / "dashboard" / "app.py"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 START_TIMEOUT = 90  # seconds for streamlit to answer its health check (2 shared cores)
@@ -32,15 +33,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(db: Path, env_extra: dict[str, str], log_path: Path) -> Iterator[str]:
+def _serve(db: Path, env_extra: dict[str, str], log_path: Path, cwd: Path) -> Iterator[str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "REDTEAM_RISK_PASSWORD"}
-    env.update({"REDTEAM_RISK_DB": str(db), **env_extra})
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", "127.0.0.1", "--server.port",
-           str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-           "--server.enableXsrfProtection", "true", "--server.fileWatcherType", "none"]
+    env.update({"REDTEAM_RISK_DB": str(db), "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO),
+                                                                                      env.get("PYTHONPATH")])),
+                **env_extra})
+    # `redteam-risk dashboard`'s own command, started outside the repository as a service is: only the settings
+    # shipped with the package apply (no .streamlit/ in the working directory).
+    cmd = cli.streamlit_command("127.0.0.1", port)
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + START_TIMEOUT
@@ -80,7 +83,7 @@ def e2e_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def server(e2e_db: Path, artifacts: Path) -> Iterator[str]:
     """Base URL of a dashboard without a password."""
-    yield from _serve(e2e_db, {}, artifacts / "streamlit.log")
+    yield from _serve(e2e_db, {}, artifacts / "streamlit.log", e2e_db.parent)
 
 
 @pytest.fixture(scope="session")
@@ -94,16 +97,16 @@ def tool_server(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> It
 @pytest.fixture(scope="session")
 def locked_server(e2e_db: Path, artifacts: Path) -> Iterator[str]:
     """Base URL of a dashboard protected by the password ``e2e-secret``."""
-    yield from _serve(e2e_db, {"REDTEAM_RISK_PASSWORD": "e2e-secret"}, artifacts / "streamlit-locked.log")
+    yield from _serve(e2e_db, {"REDTEAM_RISK_PASSWORD": "e2e-secret"}, artifacts / "streamlit-locked.log",
+                      e2e_db.parent)
 
 
 @pytest.fixture(scope="session")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent (install Debian's chromium: apt-get install chromium)")
+    require("chromium")
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install playwright)")
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
         yield b
         b.close()
 

@@ -77,6 +77,16 @@ def assert_inert(page) -> None:
     assert page.locator(INJECTED).count() == 0
 
 
+def test_dashboard_started_outside_the_repository_hides_the_developer_toolbar(page, server):
+    # The server's working directory has no .streamlit/ (conftest): only the settings shipped with the package
+    # apply. With Streamlit's defaults a localhost viewer would get the developer "Deploy" button.
+    page.goto(server)
+    settle(page)
+    assert page.get_by_test_id("stMainMenu").count() == 1  # the toolbar itself is there
+    assert page.get_by_test_id("stAppDeployButton").count() == 0
+    assert page.get_by_role("button", name="Deploy").count() == 0
+
+
 def test_overview_and_filters_change_the_numbers_and_the_url(page, server, artifacts):
     page.goto(server)
     settle(page)
