@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8501
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test bench install install-test install-bench system-packages clean
+.PHONY: run test bench quality install install-test install-bench system-packages clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -50,6 +50,10 @@ test: system-packages $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench
+
+# Theme and cluster quality on the real labelled sets in ../shared/data (bench/results/quality.md).
+quality: $(VENV)/.installed-test
+	$(BIN)/python -m bench.quality
 
 clean:
 	rm -rf $(VENV) data/demo
