@@ -7,10 +7,9 @@ numba's compiled code goes to the product's cache folder so reruns of the suite 
 from __future__ import annotations
 
 import numpy as np
-
-import etl.cluster as cluster_mod
 import pytest
 
+import etl.cluster as cluster_mod
 from etl import reduce
 from etl.cluster import cluster, default_min_cluster_size
 
