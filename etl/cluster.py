@@ -24,18 +24,10 @@ SELECTION_METHOD = "eom"
 # finds more clusters: 35 on hh-rlhf, 40 % unclustered. (Capping eom's cluster size instead can
 # turn the whole dominant cluster into noise.)
 DOMINANT_SHARE = 0.5
-# Up to this many rows, HDBSCAN's settings are chosen by stability (``choose_settings``): real red-team sets of a
-# few hundred or thousand attacks have no single right scale, and the demo-tuned scale left 33-40 % of real
-# requests unclustered with seed-to-seed ARI 0.59-0.67. Above it the tuned default is used (each candidate costs
-# three HDBSCAN fits).
-STABILITY_MAX_ROWS = 10_000
-STABILITY_MIN_CLUSTER_SIZES = (5, 8, 12, 20, 30)
-STABILITY_MIN_SAMPLES = (5,)
-STABILITY_SUBSAMPLES = 4
-STABILITY_FRACTION = 0.8
 # Noise points join their most probable cluster (HDBSCAN soft membership) when that membership is at least this
 # many times the uniform share 1/k; they keep the membership as their strength, so the map can show them as weak.
-ATTACH_MIN_RATIO = 1.0
+# On real sets the demo-tuned scale left 33-40 % of requests unclustered; attached, 0-2 % remain (docs/taxonomy.md).
+ATTACH_MIN_RATIO = 0.5
 
 
 def default_min_cluster_size(n: int) -> int:
@@ -90,10 +82,12 @@ def fit(
     min_samples: int | None = None,
     selection_method: str = SELECTION_METHOD,
 ) -> Clustering:
-    """As ``cluster``, also returning the fitted model, strengths and settings (see ``Clustering``).
+    """As ``cluster``, also returning the fitted model, strengths and settings (see ``Clustering``). Noise points
+    are then attached to their most probable cluster (``attach_noise``).
 
-    Without an explicit ``min_cluster_size``, inputs of at most ``STABILITY_MAX_ROWS`` rows get the settings
-    ``choose_settings`` finds most stable. Noise points are then attached (``attach_noise``)."""
+    Choosing the settings per input by resampling stability was tried on the real sets and dropped: the choice
+    itself changed with the UMAP seed, so seed-to-seed ARI fell (StrongREJECT 0.74 -> 0.54 on one variant).
+    """
     start = time.perf_counter()
     n = z.shape[0]
     if n < MIN_ROWS:
@@ -101,9 +95,6 @@ def fit(
         return Clustering(np.zeros(n, dtype=np.int32), strength=np.ones(n), settings={"chosen_by": "too few rows"})
     z = np.ascontiguousarray(z, dtype=np.float64)
     chosen_by = "given" if min_cluster_size else "default"
-    if min_cluster_size is None and min_samples is None and n <= STABILITY_MAX_ROWS:
-        min_cluster_size, min_samples = choose_settings(z, selection_method)
-        chosen_by = "stability"
     mcs = min_cluster_size or default_min_cluster_size(n)
     ms = min_samples or default_min_samples(mcs)
     ms = min(ms, n - 1)
@@ -143,45 +134,6 @@ def _fit_one(z: np.ndarray, mcs: int, ms: int, selection_method: str) -> tuple[n
                      largest, len(z), int(leaf.max()) + 1)
             labels, model = leaf, leaf_model
     return labels, model
-
-
-def choose_settings(z: np.ndarray, selection_method: str = SELECTION_METHOD, seed: int = 0) -> tuple[int, int]:
-    """The (min_cluster_size, min_samples) whose clusters best survive resampling: for each candidate, HDBSCAN on
-    ``STABILITY_SUBSAMPLES`` random ``STABILITY_FRACTION`` subsamples is compared (adjusted Rand index, noise
-    attached) with HDBSCAN on all rows. The candidates are ``STABILITY_MIN_CLUSTER_SIZES`` × ``STABILITY_MIN_SAMPLES``
-    plus the size-scaled default; those giving fewer than 2 clusters, or one cluster over ``DOMINANT_SHARE`` of the
-    rows, are skipped; ties go to the later candidate. On real sets this choice
-    tracked seed-to-seed stability (docs/taxonomy.md). Deterministic for a given ``z`` and ``seed``."""
-    from sklearn.metrics import adjusted_rand_score
-
-    n = len(z)
-    rng = np.random.default_rng(seed)
-    samples = [np.sort(rng.choice(n, int(STABILITY_FRACTION * n), replace=False)) for _ in range(STABILITY_SUBSAMPLES)]
-    best: tuple[float, int, int] | None = None
-    scores = {}
-    default = default_min_cluster_size(n)
-    candidates = [(mcs, ms) for mcs in STABILITY_MIN_CLUSTER_SIZES if mcs <= n // 5 for ms in STABILITY_MIN_SAMPLES]
-    candidates.append((default, default_min_samples(default)))  # last: it wins ties
-    for mcs, ms in dict.fromkeys(candidates):
-        labels, model = _fit_one(z, mcs, ms, selection_method)
-        k = int(labels.max()) + 1
-        if k < 2 or np.bincount(labels[labels >= 0]).max() > DOMINANT_SHARE * n:
-            continue
-        full, _ = attach_noise(model, z, labels)
-        agree = []
-        for idx in samples:
-            sub_labels, sub_model = _fit_one(z[idx], mcs, ms, selection_method)
-            sub, _ = attach_noise(sub_model, z[idx], sub_labels)
-            agree.append(adjusted_rand_score(full[idx], sub))
-        score = float(np.mean(agree))
-        scores[(mcs, ms)] = round(score, 3)
-        if best is None or score >= best[0]:
-            best = (score, mcs, ms)
-    log.info("cluster: stability of (min_cluster_size, min_samples) candidates: %s", scores)
-    if best is None:
-        mcs = default_min_cluster_size(n)
-        return mcs, default_min_samples(mcs)
-    return best[1], best[2]
 
 
 def attach_noise(model: Any, z: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -91,7 +91,7 @@ def tool_server(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> It
     """Base URL of a dashboard (no password) over the tool-output-like fixture: model names and success flags,
     no intervention, rating or harmlessness."""
     db = write_fixture_db(tmp_path_factory.mktemp("e2e-tool") / "tool.duckdb", tool_like=True, is_demo=False)
-    yield from _serve(db, {}, artifacts / "streamlit-tool.log")
+    yield from _serve(db, {}, artifacts / "streamlit-tool.log", db.parent)
 
 
 @pytest.fixture(scope="session")

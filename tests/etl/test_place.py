@@ -91,7 +91,9 @@ def built(tmp_path_factory):
 
 def test_full_fit_saves_a_state_and_records_its_mode(built):
     (cold_run,) = _runs(built["cold_db"])
-    assert cold_run["placement"] == {"mode": "full", "base_run": built["cold"].run_id}
+    placement = cold_run["placement"]
+    assert {k: placement[k] for k in ("mode", "base_run")} == {"mode": "full", "base_run": built["cold"].run_id}
+    assert placement["hdbscan"]["min_cluster_size"] >= 5 and placement["hdbscan"]["attached"] >= 0
     assert cold_run["recluster_share"] == place.DEFAULT_RECLUSTER_SHARE
     state = place.load_state(built["cache"], built["cold"].run_id)
     assert state is not None and len(state.keys) == OLD_ROWS
@@ -155,7 +157,8 @@ def test_a_corrupt_state_means_a_full_fit_with_a_warning(built, tmp_path, monkey
     with caplog.at_level(logging.WARNING, logger="redteam_risk.place"):
         summary = run(_config([built["old"], built["new"]], db, cache))
     assert any("unusable placement state" in r.getMessage() for r in caplog.records)
-    assert _runs(db)[-1]["placement"] == {"mode": "full", "base_run": summary.run_id}
+    placement = _runs(db)[-1]["placement"]
+    assert (placement["mode"], placement["base_run"]) == ("full", summary.run_id)
     assert place.load_state(cache, summary.run_id) is not None  # the refit saved a fresh state
     assert _attacks(db).height == OLD_ROWS + NEW_ROWS
 
