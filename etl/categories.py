@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from etl.errors import UserError
+from etl.errors import UserError, read_user_text
 
 SHIPPED_DIR = "taxonomy/category_maps"
 _ID = re.compile(r"^[a-z0-9_]+$")
@@ -93,16 +93,7 @@ def load_category_maps(user_map: Path | None = None) -> CategoryMaps:
     if user_map is not None:
         path = Path(user_map)
         label = f"category map file {path}"
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise UserError(f"The {label} does not exist.") from None
-        except IsADirectoryError:
-            raise UserError(f"The {label} is a directory, not a TOML file.") from None
-        except UnicodeDecodeError as exc:
-            raise UserError(f"The {label} is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
-        except OSError as exc:
-            raise UserError(f"Cannot read the {label}: {exc.strerror}.") from None
+        text = read_user_text(path, label)
         for key, ids in _parse(text, label).items():
             themes[key] = list(ids)
             sources[key] = [str(path)]

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from etl.errors import UserError
+from etl.errors import UserError, read_user_text
 
 log = logging.getLogger("redteam_risk.themes")
 
@@ -181,16 +181,7 @@ def load_taxonomy(path: Path | None = None) -> Taxonomy:
         return _parse(text, DEFAULT_TAXONOMY_NAME)
     path = Path(path)
     label = f"taxonomy file {path}"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"The {label} does not exist.") from None
-    except IsADirectoryError:
-        raise UserError(f"The {label} is a directory, not a TOML file.") from None
-    except UnicodeDecodeError as exc:
-        raise UserError(f"The {label} is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
-    except OSError as exc:
-        raise UserError(f"Cannot read the {label}: {exc.strerror}.") from None
+    text = read_user_text(path, label)
     return _parse(text, label)
 
 
