@@ -65,7 +65,8 @@ SETTINGS: dict[str, Setting] = {
         0.2, 0.0, 1.0, "share of a theme's score taken from the similarity to its description"
     ),
     "cluster_weight": Setting(
-        0.5, 0.0, 1.0, "share of an attack's distribution taken from its cluster's mean distribution"
+        0.5, 0.0, 1.0, "weight of the cluster's mean distribution against the attack's own (product of the two; "
+        "0 = no mixing)"
     ),
     "similarity_floor": Setting(
         0.25, -1.0, 1.0, "the lowest score `other` gets, so texts similar to no theme fall to `other`"
@@ -665,14 +666,28 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 
 def _mix_with_clusters(own: np.ndarray, clusters: np.ndarray, weight: float) -> np.ndarray:
-    """(1 − weight) · own + weight · the cluster's mean own distribution; noise (-1) keeps its own."""
+    """Combine each attack's own distribution with its cluster's mean own distribution as two experts:
+    p ∝ own · mean^(weight / (1 − weight)) (weight 0.5: their plain product; weight 1: the cluster's mean alone);
+    noise (-1) keeps its own.
+
+    A product, not an average: when the two agree the attack becomes surer, when they disagree less sure. The
+    average made every attack in a mixed real cluster look unsure (StrongREJECT: mean confidence 0.42 against 85 %
+    right, calibration error 0.43); the product was also as accurate on the development sets (docs/taxonomy.md).
+    """
     if own.shape[0] == 0 or weight == 0.0:
         return own
     uniq, inverse = np.unique(clusters, return_inverse=True)
     sums = np.zeros((uniq.shape[0], own.shape[1]), dtype=np.float64)
     np.add.at(sums, inverse, own)
-    means = (sums / np.bincount(inverse, minlength=uniq.shape[0])[:, None]).astype(np.float32)
-    mixed = (1 - weight) * own + weight * means[inverse]
+    means = sums / np.bincount(inverse, minlength=uniq.shape[0])[:, None]
+    if weight >= 1.0:
+        mixed = means[inverse]
+    else:
+        log_p = np.log(np.maximum(own, 1e-30)) + weight / (1 - weight) * np.log(np.maximum(means[inverse], 1e-30))
+        log_p -= log_p.max(axis=1, keepdims=True)
+        mixed = np.exp(log_p)
+        mixed /= mixed.sum(axis=1, keepdims=True)
+    mixed = mixed.astype(np.float32)
     is_noise = clusters < 0
     mixed[is_noise] = own[is_noise]
     return mixed

@@ -288,11 +288,12 @@ def test_cluster_mixing_pulls_an_ambiguous_attack_toward_its_cluster_theme(encod
     texts = [ambiguous, *members, ambiguous]
     clusters = np.array([7, 7, 7, 7, 7, 7, -1])  # the same ambiguous text once clustered, once noise
     result = assign_themes(encode(texts), clusters, taxonomy, encode)
-    assert result.theme[0] == target
     assert result.theme[-1] == own.theme[0]  # noise keeps its own distribution
     assert result.cluster_theme[7] == target
     j = taxonomy.ids.index(target)
-    assert result.probabilities[0, j] > own.probabilities[0, j]
+    assert result.probabilities[0, j] > 2 * own.probabilities[0, j]
+    strong = assign_themes(encode(texts), clusters, dataclasses.replace(taxonomy, cluster_weight=0.8), encode)
+    assert strong.theme[0] == target
 
 
 def test_cluster_mixing_weight_zero_and_noise_are_identity():
@@ -302,8 +303,15 @@ def test_cluster_mixing_weight_zero_and_noise_are_identity():
     np.testing.assert_array_equal(_mix_with_clusters(own, clusters, 0.0), own)
     mixed = _mix_with_clusters(own, clusters, 0.5)
     np.testing.assert_allclose(mixed[[3, 5]], own[[3, 5]])
-    np.testing.assert_allclose(mixed[0], 0.5 * own[0] + 0.25 * (own[0] + own[1]), rtol=1e-6)
+    product = own[0] * (own[0] + own[1]) / 2  # weight 0.5: own times the cluster's mean, renormalised
+    np.testing.assert_allclose(mixed[0], product / product.sum(), rtol=1e-5)
     np.testing.assert_allclose(mixed.sum(axis=1), 1.0, rtol=1e-6)
+    # agreement makes an attack surer, disagreement less sure
+    agree = _mix_with_clusters(np.array([[0.7, 0.3], [0.7, 0.3]], np.float32), np.array([0, 0]), 0.5)
+    assert agree[0, 0] > 0.7
+    disagree = _mix_with_clusters(np.array([[0.7, 0.3], [0.1, 0.9]], np.float32), np.array([0, 0]), 0.5)
+    assert disagree[0, 0] < 0.7
+    np.testing.assert_allclose(_mix_with_clusters(own, clusters, 1.0)[0], (own[0] + own[1]) / 2, rtol=1e-6)
 
 
 def test_custom_taxonomy_swaps_the_themes(tmp_path, encode):
