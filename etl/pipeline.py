@@ -182,6 +182,7 @@ def run(config: EtlConfig) -> RunSummary:
             allowed=allowed_themes if any(a is not None for a in allowed_themes) else None,
             chunks=(np.array([r for r, _ in theme_input.chunks]), chunk_vectors) if theme_input.chunks else None,
             mix=np.array([t == x for t, x in zip(theme_input.texts, texts, strict=True)], dtype=bool),
+            cache_dir=cache_dir,
         )
         log.info("themes: read from %s", json.dumps(dict(Counter(theme_input.how))))
         theme_confidence = np.asarray(assigned.confidence, dtype=np.float64).copy()

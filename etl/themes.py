@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from etl import cachefiles
 from etl.errors import UserError, read_user_text
 
 log = logging.getLogger("redteam_risk.themes")
@@ -322,6 +323,7 @@ def assign_themes(
     corpus: Corpus | None = None,
     chunks: tuple[np.ndarray, np.ndarray] | None = None,
     mix: np.ndarray | None = None,
+    cache_dir: Path | None = None,
 ) -> ThemeAssignment:
     """Assign each attack a theme of ``taxonomy`` with a calibrated confidence.
 
@@ -356,7 +358,7 @@ def assign_themes(
             "they must come from the same model"
         )
     x = _normalise(x)
-    model = train_assigner(taxonomy, encode, corpus, (exemplar_vecs, description_vecs, spans))
+    model = train_assigner(taxonomy, encode, corpus, (exemplar_vecs, description_vecs, spans), cache_dir)
     own = np.empty((n, len(ids)), dtype=np.float32)
     for start in range(0, n, _CHUNK_ROWS):
         own[start : start + _CHUNK_ROWS] = model.predict(x[start : start + _CHUNK_ROWS])
@@ -457,10 +459,13 @@ def train_assigner(
     encode: Callable[[list[str]], np.ndarray],
     corpus: Corpus | None = None,
     encoded: tuple[np.ndarray, np.ndarray, list[tuple[int, int]]] | None = None,
+    cache_dir: Path | None = None,
 ) -> Assigner:
     """Fit the classifier head on the taxonomy's exemplars and descriptions (one theme each) plus the corpus
     (set-valued labels, restricted to this taxonomy's ids; items allowing none of them are dropped), then fit the
-    calibration temperature on ``CALIBRATION_FOLDS`` held-out folds of the corpus. Deterministic."""
+    calibration temperature on ``CALIBRATION_FOLDS`` held-out folds of the corpus. Deterministic. The result is kept
+    in-process and, with ``cache_dir``, in ``<cache_dir>/assigner/<key>.npz`` (the newest 4), keyed by everything it
+    depends on, so reruns skip the training."""
     started = time.perf_counter()
     encoded = encoded or _encode_taxonomy(taxonomy, encode)
     ex, desc, spans = encoded
@@ -470,8 +475,10 @@ def train_assigner(
         return Assigner(taxonomy, encoded, None, None, 1.0)
     corpus = load_corpus() if corpus is None else corpus
     key = _assigner_key(taxonomy, encoded, corpus)
-    if key in _TRAINED:
-        w, b, temperature, n_train = _TRAINED[key]
+    cached = _TRAINED.get(key) or _read_head(cache_dir, key)
+    if cached is not None:
+        _TRAINED[key] = cached
+        w, b, temperature, n_train = cached
         return Assigner(taxonomy, encoded, w, b, temperature, n_train)
     index = {t: j for j, t in enumerate(ids)}
     c_texts, c_masks = [], []
@@ -505,6 +512,7 @@ def train_assigner(
     if len(_TRAINED) >= 4:
         _TRAINED.pop(next(iter(_TRAINED)))
     _TRAINED[key] = (w, b, temperature, fixed_x.shape[0] + cx.shape[0])
+    _write_head(cache_dir, key, _TRAINED[key])
     log.info("themes: head trained on %d exemplars/descriptions and %d corpus requests (%s), calibration "
              "temperature %.2f, in %.1f s", fixed_x.shape[0], cx.shape[0], corpus.source or "no corpus",
              temperature, time.perf_counter() - started)
@@ -512,6 +520,41 @@ def train_assigner(
 
 
 _TRAINED: dict[str, tuple[np.ndarray, np.ndarray, float, int]] = {}  # in-process: the same inputs train once
+
+
+HEAD_CACHE_KEEP = 4
+
+
+def _head_path(cache_dir: Path, key: str) -> Path:
+    return Path(cache_dir) / "assigner" / f"{key[:32]}.npz"
+
+
+def _read_head(cache_dir: Path | None, key: str) -> tuple[np.ndarray, np.ndarray, float, int] | None:
+    """The head trained for ``key`` from the cache folder, or None (missing or unreadable: train again)."""
+    if cache_dir is None:
+        return None
+    path = _head_path(cache_dir, key)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["key"]) != key:
+                return None
+            out = (z["weights"], z["bias"], float(z["temperature"]), int(z["n_train"]))
+    except (OSError, KeyError, ValueError):
+        return None
+    cachefiles.touch(path)
+    return out
+
+
+def _write_head(cache_dir: Path | None, key: str, head: tuple[np.ndarray, np.ndarray, float, int]) -> None:
+    if cache_dir is None:
+        return
+    w, b, temperature, n_train = head
+    try:
+        cachefiles.write_whole(_head_path(cache_dir, key), lambda fh: np.savez(
+            fh, key=np.array(key), weights=w, bias=b, temperature=np.array(temperature), n_train=np.array(n_train)),
+            HEAD_CACHE_KEEP)
+    except OSError as exc:  # a read-only or full cache must not fail the build
+        log.warning("themes: could not cache the trained head in %s: %s", Path(cache_dir) / "assigner", exc)
 
 
 def _assigner_key(taxonomy: Taxonomy, encoded: tuple, corpus: Corpus) -> str:

@@ -360,3 +360,23 @@ def test_demo_themes_are_recovered_without_clusters(encode, taxonomy):
     expected = truth.sort("source_row")["theme"].to_list()
     # Measured 0.89–0.91 without cluster mixing (0.95 with HDBSCAN clusters); see docs/taxonomy.md.
     assert np.mean(np.array(result.theme) == np.array(expected)) >= 0.84
+
+
+def test_trained_head_is_cached_on_disk_and_reused(tmp_path, encode, taxonomy, monkeypatch):
+    from etl import themes as themes_mod
+
+    monkeypatch.setattr(themes_mod, "_TRAINED", {})
+    first = train_assigner(taxonomy, encode, cache_dir=tmp_path)
+    files = list((tmp_path / "assigner").glob("*.npz"))
+    assert len(files) == 1
+    monkeypatch.setattr(themes_mod, "_TRAINED", {})
+    fit_head_ = themes_mod.fit_head
+    monkeypatch.setattr(themes_mod, "fit_head", lambda *a, **k: pytest.fail("the cached head was not reused"))
+    again = train_assigner(taxonomy, encode, cache_dir=tmp_path)
+    np.testing.assert_array_equal(again.weights, first.weights)
+    assert again.calibration == first.calibration
+    files[0].write_bytes(b"not an npz")  # a damaged file means training again, not a failure
+    monkeypatch.setattr(themes_mod, "_TRAINED", {})
+    monkeypatch.setattr(themes_mod, "fit_head", fit_head_)
+    retrained = train_assigner(taxonomy, encode, cache_dir=tmp_path)
+    np.testing.assert_allclose(retrained.weights, first.weights, rtol=1e-5, atol=1e-6)
