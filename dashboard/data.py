@@ -30,7 +30,7 @@ import streamlit as st
 
 import sql
 from dashboard.safety import to_csv_bytes
-from etl import metrics
+from etl import metrics, store
 from etl.errors import UserError
 from etl.metrics import Weights
 from etl.schema import ANTHROPIC_MODEL_TYPES
@@ -408,11 +408,9 @@ def runs() -> pl.DataFrame:
 
 
 def latest_run() -> dict | None:
-    """The newest published build (else the newest build) as a dict, or None."""
-    frame = runs()
-    published = frame.filter(pl.col("status") == "published")
-    frame = published if published.height else frame
-    return frame.row(0, named=True) if frame.height else None
+    """The newest published build (else the newest build) as a dict with ``parameters`` parsed, or None
+    (``etl.store.latest_run``)."""
+    return store.latest_run(runs())
 
 
 def table_counts() -> pl.DataFrame:

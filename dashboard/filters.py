@@ -8,8 +8,6 @@ dropped (a hand-edited link never breaks the page).
 
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
 from dashboard import data
@@ -34,7 +32,7 @@ def build_threshold() -> float:
     """The success threshold the database was built with (``runs.parameters``), else the default 3."""
     run = data.latest_run() or {}
     try:
-        value = json.loads(run.get("parameters") or "{}").get("success_threshold")
+        value = (run.get("parameters") or {}).get("success_threshold")
         return float(value) if value is not None else DEFAULT_SUCCESS_THRESHOLD
     except (TypeError, ValueError):
         return DEFAULT_SUCCESS_THRESHOLD

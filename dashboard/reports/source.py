@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from etl import store
 from sql.filters import Filters
 
 
@@ -60,20 +61,14 @@ def examples(q: Queries, filters: Filters, theme: str, n: int) -> pl.DataFrame:
 
 
 def latest_run(q: Queries) -> dict[str, Any] | None:
-    """The newest published build (else the newest build) as ``dashboard.data.latest_run`` picks it, with
+    """The newest published build (else the newest build) as ``etl.store.latest_run`` picks it, with
     ``inputs`` and ``parameters`` parsed from JSON."""
-    frame = q.runs()
-    published = frame.filter(pl.col("status") == "published")
-    frame = published if published.height else frame
-    if not frame.height:
-        return None
-    run = frame.row(0, named=True)
-    for key in ("inputs", "parameters"):
-        if isinstance(run.get(key), str):
-            try:
-                run[key] = json.loads(run[key])
-            except ValueError:
-                run[key] = None
+    run = store.latest_run(q.runs())
+    if run is not None and isinstance(run.get("inputs"), str):
+        try:
+            run["inputs"] = json.loads(run["inputs"])
+        except ValueError:
+            run["inputs"] = None
     return run
 
 
