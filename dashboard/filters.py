@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data
-from etl.schema import DEFAULT_SUCCESS_THRESHOLD
+from etl.domain import DEFAULT_SUCCESS_THRESHOLD
 from sql.filters import FLAG_FIELDS, LIST_FIELDS, NUMBER_FIELDS, RED_TEAM_POOLS, Filters
 
 FILTER_KEYS = (*LIST_FIELDS, *NUMBER_FIELDS, *FLAG_FIELDS, "red_team_pool", "text")

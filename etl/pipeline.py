@@ -21,8 +21,9 @@ import numpy as np
 import polars as pl
 
 from etl import __version__, settings
+from etl.domain import DEFAULT_SUCCESS_THRESHOLD
 from etl.errors import UserError
-from etl.schema import ANALYTICS_COLUMNS, ATTACK_COLUMNS, DEFAULT_SUCCESS_THRESHOLD, conform
+from etl.schema import ANALYTICS_COLUMNS, ATTACK_COLUMNS, conform
 
 log = logging.getLogger("redteam_risk.pipeline")
 

@@ -8,7 +8,7 @@
 --                      rate on the strongest model cell, see strongest_model_cell; 0 without attacks there)
 --   score = sum(w * component) / sum(w), in 0-1; rank 1 = highest score
 -- needs_review_share: share of the area's attacks whose theme is only the model's low-confidence guess
--- (not a component; etl.metrics warns when it is above LOW_CONFIDENCE_SHARE)
+-- (not a component; sql.priority warns when it is above LOW_CONFIDENCE_SHARE)
 -- Parameters: $w_success, $w_volume, $w_severity, $w_resistance (weights; NULL or negative counts as 0)
 with
 
