@@ -32,15 +32,9 @@ import streamlit as st
 from dashboard.safety import to_csv_bytes
 from etl.domain import Weights
 from sql import priority
-from sql.database import (  # noqa: F401 - the names pages and tests use through ``data``
-    AXIS_COLUMNS,
-    AXIS_ROWS,
+from sql.database import (  # noqa: F401 - DatabaseUnavailable and FilterOptions: pages use them through data
     BUILD_HINT,
     CATALOG,
-    EXPORT_COLUMNS,
-    REQUIRED_TABLES,
-    SORTABLE,
-    TABLE_COLUMNS,
     DatabaseUnavailable,
     FilterOptions,
     Queries,

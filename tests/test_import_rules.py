@@ -47,6 +47,22 @@ def test_the_etl_entry_modules_load_no_ui(module):
     assert not loaded & {"streamlit", "dashboard"}, f"import {module} loads {sorted(loaded & {'streamlit', 'dashboard'})}"
 
 
+def test_a_report_is_built_without_streamlit(tmp_path):
+    """The CLI's path: a report with charts from a database file, with no Streamlit (nor its plotly template)."""
+    code = f"""
+from pathlib import Path
+from tests.fixture_db import write_fixture_db
+from dashboard.reports import build_report_bytes
+from sql.filters import Filters
+
+db = write_fixture_db(Path({str(tmp_path / "risk.duckdb")!r}), n_per_cell=3)
+assert build_report_bytes(db, Filters(), "html") and build_report_bytes(db, Filters(), "md")
+"""
+    loaded = loaded_after(code)
+    assert "plotly" in loaded and "streamlit" not in loaded
+    assert not loaded & set(HEAVY), f"the reports load {sorted(loaded & set(HEAVY))}"
+
+
 def test_the_dashboard_pages_and_the_reports_never_load_the_models(tmp_path):
     """Every page rendered (AppTest), a report with charts built, the CLI imported: no torch, umap or hdbscan."""
     db = tmp_path / "risk.duckdb"
