@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 
-from etl.schema import ANTHROPIC_MODEL_TYPES
+from etl.domain import ANTHROPIC_MODEL_TYPES, COMPONENTS
 
 MAP_COLOR_MODES = ("rating", "theme", "cluster", "harmlessness", "success")
 # Colourings by a column of the input (tool outputs): one legend entry per value, the theme moves into the hover.
@@ -363,7 +363,7 @@ def intervention_effects_chart(df, title: str | None = None) -> go.Figure:
     return _base_layout(fig, title, height=max(320, 34 * len(themes) + 140))
 
 
-PRIORITY_COMPONENTS = ("success", "volume", "severity", "resistance")
+PRIORITY_COMPONENTS = COMPONENTS  # the priority score's components (etl.domain), in display order
 
 
 def priority_contributions(df, components: Sequence[str] = PRIORITY_COMPONENTS) -> pl.DataFrame:

@@ -8,12 +8,10 @@ dropped (a hand-edited link never breaks the page).
 
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
 from dashboard import data
-from etl.schema import DEFAULT_SUCCESS_THRESHOLD
+from etl.domain import DEFAULT_SUCCESS_THRESHOLD
 from sql.filters import FLAG_FIELDS, LIST_FIELDS, NUMBER_FIELDS, RED_TEAM_POOLS, Filters
 
 FILTER_KEYS = (*LIST_FIELDS, *NUMBER_FIELDS, *FLAG_FIELDS, "red_team_pool", "text")
@@ -34,7 +32,7 @@ def build_threshold() -> float:
     """The success threshold the database was built with (``runs.parameters``), else the default 3."""
     run = data.latest_run() or {}
     try:
-        value = json.loads(run.get("parameters") or "{}").get("success_threshold")
+        value = (run.get("parameters") or {}).get("success_threshold")
         return float(value) if value is not None else DEFAULT_SUCCESS_THRESHOLD
     except (TypeError, ValueError):
         return DEFAULT_SUCCESS_THRESHOLD

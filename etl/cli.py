@@ -13,7 +13,7 @@ import typer
 
 from etl import settings
 from etl.errors import UserError
-from etl.schema import DEFAULT_SUCCESS_THRESHOLD
+from etl.domain import DEFAULT_SUCCESS_THRESHOLD
 from etl.sources import FORMATS, NATIVE_READERS
 
 app = typer.Typer(
@@ -229,7 +229,7 @@ def report(
 ) -> None:
     """Write a stakeholder risk report (PDF, offline HTML, XLSX, CSV or Markdown) with the dashboard's numbers."""
     from dashboard.reports import build_report
-    from etl.metrics import Weights
+    from etl.domain import Weights
     from sql.filters import Filters
 
     filters = Filters(

@@ -21,8 +21,9 @@ import numpy as np
 import polars as pl
 
 from etl import __version__, settings
+from etl.domain import DEFAULT_SUCCESS_THRESHOLD
 from etl.errors import UserError
-from etl.schema import ANALYTICS_COLUMNS, ATTACK_COLUMNS, DEFAULT_SUCCESS_THRESHOLD, conform
+from etl.schema import ANALYTICS_COLUMNS, ATTACK_COLUMNS, conform
 
 log = logging.getLogger("redteam_risk.pipeline")
 
@@ -275,7 +276,7 @@ def _reuse(db: Path, previous_runs: pl.DataFrame | None, fingerprint: str, run_i
     previous = reuse.reusable_run(previous_runs, fingerprint)
     if previous is None:
         return None
-    parameters = {**json.loads(previous["parameters"]), "reused_from": previous["run_id"]}
+    parameters = {**previous["parameters"], "reused_from": previous["run_id"]}
     finished_at = datetime.now(timezone.utc).replace(tzinfo=None)
     seconds = {"reuse": round(time.perf_counter() - t0, 3)}  # the recorded row can only hold time until the copy
     row = {**previous, "run_id": run_id, "started_at": started_at, "finished_at": finished_at,

@@ -28,7 +28,6 @@ user's own cache folder, and any problem reading one means a full fit, never a f
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import logging
 import pickle
 import re
@@ -41,6 +40,7 @@ import numpy as np
 import polars as pl
 
 from etl import cachefiles, settings
+from etl.store import published_runs
 
 log = logging.getLogger("redteam_risk.place")
 
@@ -215,23 +215,13 @@ def base_run(previous_runs: pl.DataFrame | None) -> str | None:
     run of the published database's ``runs`` history that recorded a placement (after a full fit, the run
     itself; after an incremental run, the full fit it placed on; a run that republished a build unchanged
     carries that build's record). None when there is none."""
-    if previous_runs is None or previous_runs.height == 0 or "parameters" not in previous_runs.columns:
+    if previous_runs is None or "parameters" not in previous_runs.columns:
         return None
-    runs = previous_runs
-    if "status" in runs.columns:
-        runs = runs.filter(pl.col("status") == "published")
-    if "started_at" in runs.columns:
-        runs = runs.sort("started_at", descending=True, nulls_last=True)
-    else:
-        runs = runs.reverse()
-    for run_id, parameters in zip(runs["run_id"].to_list(), runs["parameters"].cast(pl.String).to_list()):
-        try:
-            placement = json.loads(parameters or "{}").get("placement")
-        except (ValueError, AttributeError):
-            continue
+    for run in published_runs(previous_runs):
+        placement = run["parameters"].get("placement")
         if not isinstance(placement, dict):
             continue
-        base = placement.get("base_run", run_id if placement.get("mode") == "full" else None)
+        base = placement.get("base_run", run["run_id"] if placement.get("mode") == "full" else None)
         return base if isinstance(base, str) and _RUN_ID.match(base) else None
     return None
 

@@ -17,6 +17,7 @@ import logging
 from pathlib import Path
 
 from etl.sources.files import sha256_file
+from etl.store import published_runs
 
 log = logging.getLogger("redteam_risk.reuse")
 
@@ -57,19 +58,13 @@ def code_digest() -> str:
 
 
 def reusable_run(previous_runs, fingerprint_hex: str) -> dict | None:
-    """The newest published run in ``previous_runs`` (a ``runs`` frame or None) when its fingerprint is
-    ``fingerprint_hex``, as a dict; else None."""
-    if previous_runs is None or previous_runs.height == 0:
+    """The newest published run in ``previous_runs`` (a ``runs`` frame or None; ``etl.store.published_runs``)
+    when its fingerprint is ``fingerprint_hex``, as a dict with ``parameters`` parsed; else None."""
+    runs = published_runs(previous_runs)
+    if not runs:
         return None
-    published = previous_runs.filter(previous_runs["status"] == "published").sort("finished_at")
-    if published.height == 0:
-        return None
-    last = published.row(-1, named=True)
-    try:
-        parameters = json.loads(last["parameters"] or "{}")
-    except (TypeError, ValueError):
-        return None
-    return last if parameters.get("fingerprint") == fingerprint_hex else None
+    last = runs[0]
+    return last if last["parameters"].get("fingerprint") == fingerprint_hex else None
 
 
 def _version(name: str) -> str | None:

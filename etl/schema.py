@@ -64,10 +64,6 @@ REJECTED_COLUMNS: dict[str, pl.DataType] = {
     "raw_excerpt": pl.String,  # at most 500 characters of the offending input
 }
 
-ANTHROPIC_MODEL_TYPES = ("plain lm", "context distillation", "rejection sampling", "rlhf")
-ANTHROPIC_MODEL_SIZES = ("2.7B", "13B", "52B")
-DEFAULT_SUCCESS_THRESHOLD = 3.0
-
 
 def empty_frame(columns: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=columns)

@@ -9,11 +9,13 @@ lives until it closes); the old file's space is freed by the OS when the last re
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -156,3 +158,45 @@ def read_previous_runs(db_path: Path) -> pl.DataFrame | None:
         return None
     finally:
         con.close()
+
+
+def published_runs(runs: pl.DataFrame | None) -> list[dict[str, Any]]:
+    """The published runs of a ``runs`` history (the table of a database, ``read_previous_runs``), newest
+    first, one dict per run with ``parameters`` parsed from JSON (``{}`` when absent or unreadable).
+
+    The one ordering every reader uses: latest ``started_at`` first (nulls last); ties, and histories without
+    ``started_at``, by table order (later rows are newer). A history without ``status`` counts every run as
+    published. Empty list for None or an empty history."""
+    return _newest_first(runs, published_only=True)
+
+
+def latest_run(runs: pl.DataFrame | None) -> dict[str, Any] | None:
+    """The newest published run of ``runs`` (as ``published_runs`` gives it), else, for a history that records
+    none as published, the newest run of any status; None for no history."""
+    newest = published_runs(runs) or _newest_first(runs, published_only=False)
+    return newest[0] if newest else None
+
+
+def _newest_first(runs: pl.DataFrame | None, *, published_only: bool) -> list[dict[str, Any]]:
+    if runs is None or runs.height == 0:
+        return []
+    frame = runs.with_row_index("_row")
+    if published_only and "status" in frame.columns:
+        frame = frame.filter(pl.col("status") == "published")
+    keys = ["started_at", "_row"] if "started_at" in frame.columns else ["_row"]
+    frame = frame.sort(keys, descending=True, nulls_last=True).drop("_row")
+    out = []
+    for row in frame.iter_rows(named=True):
+        row["parameters"] = _json_object(row.get("parameters"))
+        out.append(row)
+    return out
+
+
+def _json_object(value: Any) -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        return dict(value)
+    try:
+        parsed = json.loads(value) if value else {}
+    except (TypeError, ValueError):
+        return {}
+    return parsed if isinstance(parsed, dict) else {}

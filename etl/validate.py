@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from etl.schema import DEFAULT_SUCCESS_THRESHOLD
+from etl.domain import DEFAULT_SUCCESS_THRESHOLD
 from etl.sources import transcript as tx
 
 CANONICAL_FIELDS: tuple[str, ...] = (

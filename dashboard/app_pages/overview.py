@@ -3,12 +3,10 @@ explanations, and provenance."""
 
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
 from dashboard import data, ui
-from etl import metrics
+from sql import priority
 
 filters, options = ui.page("Overview", "Red-team attacks on language models, turned into ranked mitigation priorities.")
 
@@ -53,7 +51,7 @@ else:
     for row in areas.head(5).iter_rows(named=True):
         with st.container(border=True):
             st.markdown(f"**#{row['rank']}** · score {row['score']:.2f}"
-                        + (" · :orange[mostly low-confidence themes]" if metrics.rests_on_low_confidence(row) else ""))
+                        + (" · :orange[mostly low-confidence themes]" if priority.rests_on_low_confidence(row) else ""))
             st.text(row["explanation"])
     st.caption(f"{ui.scope_line(n, filters, options)} · default weights; change them on the Priorities page.")
     st.page_link("app_pages/priorities.py", label="All priority areas and weights", icon=":material/arrow_forward:")
@@ -70,10 +68,7 @@ else:
     prov[2].markdown("**Loaded**")
     prov[2].text(f"{run.get('n_loaded') or 0:,} of {run.get('n_read') or 0:,} records read; "
                  f"{run.get('n_rejected') or 0:,} rejected; {run.get('n_duplicates') or 0:,} duplicates")
-    try:
-        inputs = json.loads(run.get("inputs") or "[]")
-    except ValueError:
-        inputs = []
+    inputs = run.get("inputs") or []  # parsed by the query layer
     if inputs:
         st.markdown("**Input files**")
         st.dataframe([{k: v for k, v in item.items()} for item in inputs if isinstance(item, dict)],

@@ -7,9 +7,10 @@ import streamlit as st
 
 from dashboard import charts, data, ui
 from dashboard.safety import escape_markdown
-from etl import metrics
+from etl import domain
+from etl.domain import Weights
 from etl.errors import UserError
-from etl.metrics import Weights
+from sql import priority
 
 filters, options = ui.page(
     "Priorities",
@@ -39,12 +40,12 @@ if areas.height == 0:
 
 name_col = "display_name" if kind == "theme" else "cluster_label"
 n = int(areas["n_attacks"].sum())
-shaky = [r for r in areas.sort("rank").iter_rows(named=True) if metrics.rests_on_low_confidence(r)]
+shaky = [r for r in areas.sort("rank").iter_rows(named=True) if priority.rests_on_low_confidence(r)]
 if shaky:
     listed = "; ".join(f"#{r['rank']} {r[name_col]} ({r['needs_review_share']:.0%})" for r in shaky[:10])
     more = f" and {len(shaky) - 10} more" if len(shaky) > 10 else ""
     st.warning(f"{len(shaky)} ranked area(s) rest mostly on low-confidence themes (more than "
-               f"{metrics.LOW_CONFIDENCE_SHARE:.0%} of their attacks need review): {escape_markdown(listed)}{more}. "
+               f"{domain.LOW_CONFIDENCE_SHARE:.0%} of their attacks need review): {escape_markdown(listed)}{more}. "
                "Review their themes before acting on the ranking.", icon=":material/warning:")
 st.plotly_chart(charts.priority_chart(areas, name_col=name_col), key="priority_chart")
 ui.caption(n, filters, options)

@@ -3,9 +3,9 @@
     build_report(con, filters, "pdf", Path("risk.pdf"), top=5, weights=None)   # CLI: writes a file
     build_report_bytes(con, filters, "html")                                   # dashboard: download button
 
-Every format renders one ``content.ReportContent`` whose numbers come from the dashboard's queries
-(``source.py``) and whose charts are the dashboard's plotly figures (``dashboard.charts``), so a report
-shows what the dashboard shows for the same filters. Formats: see ``FORMATS``; docs/reports.md describes
+Every format renders one ``content.ReportContent`` whose numbers come from the query layer
+(``sql.database.Queries``, the dashboard's queries) and whose charts are the dashboard's plotly figures
+(``dashboard.charts``), so a report shows what the dashboard shows for the same filters. Formats: see ``FORMATS``; docs/reports.md describes
 what each contains.
 """
 
@@ -22,7 +22,8 @@ import duckdb
 
 from dashboard.reports.content import DEFAULT_TOP, ReportContent, gather
 from etl.errors import UserError
-from etl.metrics import Weights
+from etl.domain import Weights
+from sql.database import open_read_only
 from sql.filters import Filters
 
 log = logging.getLogger("redteam_risk.reports")
@@ -75,7 +76,7 @@ def build_report_bytes(
 ) -> bytes:
     """The report of the attacks in ``filters`` (None = all) in ``fmt`` (``pdf`` | ``html`` | ``xlsx`` |
     ``csv`` | ``md``) as bytes. ``top``: priority areas explained in the summary; ``weights``: priority
-    weights (``etl.metrics.Weights`` or a mapping such as ``{"success": 0.5}``; None = defaults).
+    weights (``etl.domain.Weights`` or a mapping such as ``{"success": 0.5}``; None = defaults).
     ``con``: an open (read-only is enough) connection or cursor used by this thread only, or the path of a
     published database, opened read-only for this call (handy from a thread without one, e.g. a
     Streamlit ``download_button(data=callable)``). Raises ``UserError`` for a bad format/top/weight or,
@@ -85,15 +86,12 @@ def build_report_bytes(
         path = Path(con).expanduser()
         if not path.is_file():
             raise UserError(f"the database file {path} does not exist")
-        # ATTACH (as the dashboard does), not connect(path): DuckDB shares one instance per path within a
-        # process, which could still be an older file that a new build has since replaced.
-        with duckdb.connect(":memory:") as own:
-            try:
-                own.execute("attach ? as risk (read_only)", [str(path)])
-            except duckdb.Error as exc:
-                raise UserError(f"{path} is not a readable DuckDB database ({str(exc).splitlines()[0]})") from None
-            own.execute("use risk")
+        # ATTACH (as the dashboard does), not connect(path): see sql.database.open_read_only.
+        own = open_read_only(path)
+        try:
             return build_report_bytes(own, filters, fmt, top=top, weights=weights)
+        finally:
+            own.close()
     if fmt == "pdf":
         from dashboard.reports.pdf import require_tools
 

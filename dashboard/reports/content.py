@@ -1,6 +1,6 @@
 """Everything a report says, gathered once into one ``ReportContent``; every format renders from it.
 
-The numbers come from ``dashboard.data.Queries`` (the dashboard's queries, on the caller's connection)
+The numbers come from ``sql.database.Queries`` (the dashboard's queries, on the caller's connection)
 and the charts from ``dashboard.charts`` (the dashboard's figures), so all formats and the dashboard agree.
 Units follow docs/schema.md: rates and shares are fractions 0–1, ``rating`` 0–4, ``harmlessness`` the
 preference-model score (lower = more harmful), CIs 95 %.
@@ -20,11 +20,11 @@ import plotly.graph_objects as go
 import polars as pl
 
 from dashboard import charts
-from dashboard.reports import source
 from dashboard.safety import mask_pii
-from etl import metrics
+from etl import domain
 from etl.errors import UserError
-from etl.schema import DEFAULT_SUCCESS_THRESHOLD
+from etl.domain import DEFAULT_SUCCESS_THRESHOLD
+from sql.database import Queries
 from sql.filters import Filters
 
 log = logging.getLogger("redteam_risk.reports")
@@ -73,11 +73,11 @@ class ReportContent:
     generated_at: datetime  # UTC
     filters: Filters
     filters_text: str  # the filters in words (Filters.describe)
-    weights: metrics.Weights
+    weights: domain.Weights
     top_n: int
     snapshot: Snapshot
     overall: dict[str, Any]  # overall_metrics: one metric block over every attack in scope, n_themes, n_clusters
-    priority: pl.DataFrame  # etl.metrics.priority_areas: one row per theme, by rank
+    priority: pl.DataFrame  # sql.priority.priority_areas: one row per theme, by rank
     theme_metrics: pl.DataFrame
     cluster_metrics: pl.DataFrame
     theme_by_model_type: pl.DataFrame  # metric block per theme × model_type (the heatmap)
@@ -111,19 +111,19 @@ class ReportContent:
         return f"a self-rating of {threshold:g} or more on the 0–4 scale"
 
 
-def as_weights(weights: metrics.Weights | Mapping[str, float] | None) -> metrics.Weights:
-    """``weights`` as ``etl.metrics.Weights``: None = the defaults; a mapping may use ``success`` or
+def as_weights(weights: domain.Weights | Mapping[str, float] | None) -> domain.Weights:
+    """``weights`` as ``etl.domain.Weights``: None = the defaults; a mapping may use ``success`` or
     ``w_success`` keys (missing components keep their default)."""
-    if weights is None or isinstance(weights, metrics.Weights):
-        return weights or metrics.Weights()
+    if weights is None or isinstance(weights, domain.Weights):
+        return weights or domain.Weights()
     values = {}
     for key, value in weights.items():
         name = key.removeprefix("w_")
-        if name not in metrics.COMPONENTS:
-            raise UserError(f"unknown priority weight {key!r}; use {', '.join(metrics.COMPONENTS)}")
+        if name not in domain.COMPONENTS:
+            raise UserError(f"unknown priority weight {key!r}; use {', '.join(domain.COMPONENTS)}")
         if value is not None:
             values[name] = value
-    return metrics.Weights(**values)
+    return domain.Weights(**values)
 
 
 def gather(
@@ -131,7 +131,7 @@ def gather(
     filters: Filters | None = None,
     *,
     top: int = DEFAULT_TOP,
-    weights: metrics.Weights | Mapping[str, float] | None = None,
+    weights: domain.Weights | Mapping[str, float] | None = None,
     with_charts: bool = True,
     with_attacks: bool = False,
     title: str = "Red-team risk report",
@@ -147,7 +147,7 @@ def gather(
     t0 = time.perf_counter()
     filters = filters or Filters()
     weights = as_weights(weights)
-    q = source.queries(con)
+    q = Queries(con)
     theme_names = dict(q.themes().select("theme", "display_name").iter_rows())
     cluster_frame = q.clusters()
     overall = q.overall(filters)
@@ -167,7 +167,7 @@ def gather(
         theme_by_model_type=q.theme_by_model_type(filters),
         scaling=q.view("scaling_metrics", filters),
         intervention_effects=q.view("intervention_effects", filters),
-        examples={theme: source.examples(q, filters, theme, EXAMPLES_PER_AREA)
+        examples={theme: q.examples(filters, theme, EXAMPLES_PER_AREA)
                   for theme in priority.head(int(top))["theme"].to_list()},
         map_points=q.map_points(filters) if with_charts else None,
         clusters=cluster_frame,
@@ -178,8 +178,8 @@ def gather(
     return content
 
 
-def _snapshot(q: source.Queries) -> Snapshot:
-    run = source.latest_run(q) or {}
+def _snapshot(q: Queries) -> Snapshot:
+    run = q.latest_run() or {}
     inputs = []
     for item in run.get("inputs") or []:
         if isinstance(item, Mapping):
@@ -194,7 +194,7 @@ def _snapshot(q: source.Queries) -> Snapshot:
         code_version=run.get("code_version"),
         is_demo=bool(run.get("is_demo")),
         inputs=tuple(inputs),
-        n_in_database=source.count_in_database(q),
+        n_in_database=q.count_attacks(Filters()),  # attacks in the database before any filter
         success_threshold=float(threshold) if threshold is not None else None,
     )
 

@@ -13,7 +13,8 @@ import polars as pl
 
 from dashboard.reports.content import ReportContent
 from dashboard.reports.text import fmt, fmt_ci, fmt_int, fmt_num, fmt_pct, readable
-from etl import metrics
+from etl import domain
+from sql import priority
 
 EXAMPLE_CHARS = 400  # an example attack is cut to this many characters
 NAME_CHARS = 120  # theme / cluster names in tables
@@ -160,8 +161,8 @@ def layout(c: ReportContent, figure_keys: dict[str, tuple[str, str]] | None = No
         n_loaded_text=fmt_int(snap.n_in_database),
     )
     weights = c.weights
-    total_w = sum(getattr(weights, n) for n in metrics.COMPONENTS)
-    weights_text = " · ".join(f"{n} {getattr(weights, n) / total_w:.0%}" for n in metrics.COMPONENTS)
+    total_w = sum(getattr(weights, n) for n in domain.COMPONENTS)
+    weights_text = " · ".join(f"{n} {getattr(weights, n) / total_w:.0%}" for n in domain.COMPONENTS)
     return Layout(
         title=c.title,
         generated_at_text=_when(c.generated_at),
@@ -201,7 +202,7 @@ def _summary(c: ReportContent) -> str:
     if n_top:
         text += (f" The {n_top} highest-priority areas of {c.priority.height} themes are below, each with the "
                  "components of its score (0–1, weighted as listed in the snapshot) and why it ranks there.")
-        shaky = sum(metrics.rests_on_low_confidence(r) for r in c.top.iter_rows(named=True))
+        shaky = sum(priority.rests_on_low_confidence(r) for r in c.top.iter_rows(named=True))
         if shaky:
             text += (f" Caution: {shaky} of them rest mostly on low-confidence themes; review those themes "
                      "before acting on their rank.")
@@ -209,7 +210,7 @@ def _summary(c: ReportContent) -> str:
 
 
 def _area(r: dict) -> Area:
-    comps = tuple(Component(COMPONENT_LABELS[n], fmt_num(r.get(f"{n}_score"), 2)) for n in metrics.COMPONENTS)
+    comps = tuple(Component(COMPONENT_LABELS[n], fmt_num(r.get(f"{n}_score"), 2)) for n in domain.COMPONENTS)
     comps += (Component("Attacks", fmt_int(r.get("n_attacks"))),
               Component("Success rate", fmt_pct(r.get("success_rate"))))
     ci = (f"Success rate {fmt_pct(r.get('success_rate'))}, 95 % Wilson CI "
@@ -298,7 +299,7 @@ def _tables(c: ReportContent) -> tuple[Table, ...]:
          ("Low-confidence themes", "pct", "needs_review_share")],
         c.priority.sort("rank"),
         note=ci_note + " Low-confidence themes: share of the area's attacks whose theme is only the model's best "
-                       f"guess (needs review); above {metrics.LOW_CONFIDENCE_SHARE:.0%} the ranking rests mostly on "
+                       f"guess (needs review); above {domain.LOW_CONFIDENCE_SHARE:.0%} the ranking rests mostly on "
                        "guesses.",
     )
     themes = _table(
@@ -404,8 +405,8 @@ def _methodology(c: ReportContent) -> tuple[Note, ...]:
 
 def _weights_words(c: ReportContent) -> str:
     w = c.weights
-    total = sum(getattr(w, n) for n in metrics.COMPONENTS)
-    return ", ".join(f"{n} {getattr(w, n) / total:.0%}" for n in metrics.COMPONENTS)
+    total = sum(getattr(w, n) for n in domain.COMPONENTS)
+    return ", ".join(f"{n} {getattr(w, n) / total:.0%}" for n in domain.COMPONENTS)
 
 
 def _examples(c: ReportContent) -> tuple[ExampleGroup, ...]:

@@ -19,7 +19,7 @@ import xlsxwriter
 
 from dashboard.reports.content import ReportContent
 from dashboard.safety import neutralise_formula, neutralise_frame, to_csv_bytes
-from etl import metrics
+from etl import domain
 
 XLSX_MAX_CHARS = 32_767  # Excel's limit for one cell
 SHEET_NAMES = {
@@ -53,7 +53,7 @@ def _about_rows(c: ReportContent) -> list[tuple[str, object]]:
         ("Attacks in this report", c.n_attacks),
         ("Filters", c.filters_text),
         ("Success means", c.success_definition),
-        ("Priority weights", ", ".join(f"{k} {getattr(c.weights, k):g}" for k in metrics.COMPONENTS)),
+        ("Priority weights", ", ".join(f"{k} {getattr(c.weights, k):g}" for k in domain.COMPONENTS)),
     ]
     for f in s.inputs:
         rows.append(("Input file", f"{f.path} (sha256 {f.sha256}, {f.n_loaded} loaded)"))

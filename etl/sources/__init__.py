@@ -30,8 +30,9 @@ from typing import Any
 import polars as pl
 
 from etl import validate
+from etl.domain import DEFAULT_SUCCESS_THRESHOLD
 from etl.errors import UserError
-from etl.schema import ATTACK_COLUMNS, DEFAULT_SUCCESS_THRESHOLD, REJECTED_COLUMNS, TURN_COLUMNS
+from etl.schema import ATTACK_COLUMNS, REJECTED_COLUMNS, TURN_COLUMNS
 from etl.sources import (anthropic, deepteam, files, garak, generic, harmbench, inspect_logs, jailbreakbench, native,
                          promptfoo, pyrit)
 

@@ -8,7 +8,7 @@
 --                      rate on the strongest model cell, see strongest_model_cell; 0 without attacks there)
 --   score = sum(w * component) / sum(w), in 0-1; rank 1 = highest score
 -- needs_review_share: share of the area's attacks whose theme is only the model's low-confidence guess
--- (not a component; etl.metrics warns when it is above LOW_CONFIDENCE_SHARE)
+-- (not a component; sql.priority warns when it is above LOW_CONFIDENCE_SHARE)
 -- Parameters: $w_success, $w_volume, $w_severity, $w_resistance (weights; NULL or negative counts as 0)
 with
 
@@ -48,49 +48,46 @@ weights as (
         greatest(coalesce($w_resistance::double, 0), 0) as w_resistance
 ),
 
-theme_areas as (
+-- every area (a theme, or a cluster other than -1) with its name, severity and cell; area_id keys it within
+-- its kind, as it keys the area's cells on single models below
+area_cells as (
     select
         'theme' as area_kind,
+        cells.theme as area_id,
         cells.theme,
         cast(null as integer) as cluster_id,
         coalesce(taxonomy.display_name, cells.theme) as area_name,
         taxonomy.severity,
-        cells.n_attacks,
-        cells.share_of_attacks,
-        cells.n_success,
-        cells.success_rate,
-        cells.success_ci_low,
-        cells.success_ci_high,
-        cells.mean_rating,
-        cells.mean_harmlessness,
-        cells.tail_share,
-        cells.n_needs_review,
-        cells.needs_review_share,
-        strongest.cell_label as resistance_cell,
-        strongest.model_type as resistance_model_type,
-        strongest.model_size as resistance_model_size,
-        on_strongest.n_attacks as resistance_n_attacks,
-        on_strongest.n_success as resistance_n_success,
-        on_strongest.success_rate as resistance_success_rate,
-        on_strongest.success_ci_low as resistance_ci_low,
-        on_strongest.success_ci_high as resistance_ci_high
+        cells.* exclude (theme, cluster_id)
     from theme_cells as cells
     left join taxonomy on taxonomy.theme = cells.theme
-    left join strongest on true
-    left join theme_model_cells as on_strongest
-        on strongest.cell_label is not null
-        and on_strongest.theme is not distinct from cells.theme
-        and on_strongest.model_type is not distinct from strongest.model_type
-        and on_strongest.model_size is not distinct from strongest.model_size
-),
-
-cluster_areas as (
+    union all by name
     select
         'cluster' as area_kind,
+        cast(cells.cluster_id as varchar) as area_id,
         cluster_names.theme,
         cells.cluster_id,
         coalesce(cluster_names.label, 'cluster ' || cells.cluster_id) as area_name,
         taxonomy.severity,
+        cells.* exclude (theme, cluster_id)
+    from cluster_cells as cells
+    left join cluster_names on cluster_names.cluster_id = cells.cluster_id
+    left join taxonomy on taxonomy.theme = cluster_names.theme
+),
+
+area_model_cells as (
+    select 'theme' as area_kind, theme as area_id, * from theme_model_cells
+    union all by name
+    select 'cluster' as area_kind, cast(cluster_id as varchar) as area_id, * from cluster_model_cells
+),
+
+areas as (
+    select
+        cells.area_kind,
+        cells.theme,
+        cells.cluster_id,
+        cells.area_name,
+        cells.severity,
         cells.n_attacks,
         cells.share_of_attacks,
         cells.n_success,
@@ -110,21 +107,14 @@ cluster_areas as (
         on_strongest.success_rate as resistance_success_rate,
         on_strongest.success_ci_low as resistance_ci_low,
         on_strongest.success_ci_high as resistance_ci_high
-    from cluster_cells as cells
-    left join cluster_names on cluster_names.cluster_id = cells.cluster_id
-    left join taxonomy on taxonomy.theme = cluster_names.theme
+    from area_cells as cells
     left join strongest on true
-    left join cluster_model_cells as on_strongest
+    left join area_model_cells as on_strongest
         on strongest.cell_label is not null
-        and on_strongest.cluster_id = cells.cluster_id
+        and on_strongest.area_kind = cells.area_kind
+        and on_strongest.area_id = cells.area_id
         and on_strongest.model_type is not distinct from strongest.model_type
         and on_strongest.model_size is not distinct from strongest.model_size
-),
-
-areas as (
-    select * from theme_areas
-    union all by name
-    select * from cluster_areas
 ),
 
 components as (

@@ -4,8 +4,9 @@
 --   'theme_model'      theme x model_type x model_size, vs the baseline at the same size in that theme
 --   'model_type'       model_type over all themes, vs the baseline over all themes
 -- reduction = baseline success rate - success rate (positive: the intervention lowers success), with
--- Newcombe's hybrid score interval (method 10) built from the two Wilson intervals. Baseline columns are
--- null where the baseline has no attacks at that grouping.
+-- Newcombe's hybrid score interval (method 10) built from the two Wilson intervals; is_reduction_significant
+-- = the interval lies above 0. Baseline columns are null where the baseline has no attacks at that grouping.
+-- intervention_effects, intervention_effects_by_size and intervention_summary are its grains, named.
 with
 
 settings as (
@@ -50,7 +51,7 @@ paired as (
         and baseline.model_size is not distinct from treated.model_size
 ),
 
-final as (
+reductions as (
     select
         paired.*,
         baseline_success_rate - success_rate as reduction,
@@ -62,6 +63,30 @@ final as (
         ) as reduction_ci_high,
         (baseline_success_rate - success_rate) / nullif(baseline_success_rate, 0) as relative_reduction
     from paired
+),
+
+-- the column order the intervention views show: grain keys, the baseline, the reduction, the metric block
+final as (
+    select
+        grain, theme, cluster_id, model_type, model_size, model_size_b, attack_method, campaign, category,
+        baseline_model_type,
+        baseline_n_attacks,
+        baseline_n_success,
+        baseline_success_rate,
+        baseline_success_ci_low,
+        baseline_success_ci_high,
+        reduction,
+        reduction_ci_low,
+        reduction_ci_high,
+        relative_reduction,
+        coalesce(reduction_ci_low > 0, false) as is_reduction_significant,
+        reductions.* exclude (
+            grain, theme, cluster_id, model_type, model_size, model_size_b, attack_method, campaign, category,
+            baseline_model_type,
+            baseline_n_attacks, baseline_n_success, baseline_success_rate, baseline_success_ci_low,
+            baseline_success_ci_high, reduction, reduction_ci_low, reduction_ci_high, relative_reduction
+        )
+    from reductions
 )
 
 select * from final

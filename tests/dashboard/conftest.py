@@ -9,7 +9,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests.dashboard.fixture_db import write_fixture_db
+from tests.fixture_db import write_fixture_db
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 TIMEOUT = 60  # seconds per script run; generous because other processes share the 2 cores

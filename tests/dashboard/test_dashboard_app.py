@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.dashboard.fixture_db import FORMULA_ID, XSS_ID
+from tests.fixture_db import FORMULA_ID, XSS_ID
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 TIMEOUT = 60

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from dashboard import charts
-from tests.dashboard.fixture_db import XSS_ID, make_tables
+from tests.fixture_db import XSS_ID, make_tables
 
 N_MAP = 40_000
 PAYLOAD_LIMIT = 5 * 1024 * 1024  # bytes of figure JSON for 40,000 points (Streamlit sends a repeat as a hash)

@@ -12,7 +12,7 @@ import pytest
 from dashboard import data
 from dashboard.safety import mask_pii, neutralise_formula, to_csv_bytes
 from sql.filters import Filters
-from tests.dashboard.fixture_db import FORMULA_ID, XSS_ID, write_fixture_db
+from tests.fixture_db import FORMULA_ID, XSS_ID, write_fixture_db
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -8,7 +8,7 @@ import json
 import polars as pl
 import pytest
 
-from tests.dashboard.fixture_db import TOOL_CATEGORIES, TOOL_METHODS, TOOL_MODELS, make_tables
+from tests.fixture_db import TOOL_CATEGORIES, TOOL_METHODS, TOOL_MODELS, make_tables
 from tests.dashboard.test_dashboard_app import PAGES, metric, open_page, plain
 from tests.dashboard.test_dashboard_app import texts as _texts
 

@@ -29,10 +29,10 @@ from dashboard.reports import FORMATS, build_report, build_report_bytes, fonts, 
 from dashboard.reports.content import as_weights, figures, gather
 from dashboard.reports.markdown import escape as md_escape
 from dashboard.reports.text import fmt_num, fmt_pct, readable
-from etl import metrics, store, system_packages
+from etl import metrics, system_packages
 from etl.errors import UserError
 from sql.filters import Filters
-from tests.dashboard.fixture_db import make_tables
+from tests.fixture_db import make_tables, write_db
 from tests.system_packages import require
 
 TOP_THEME = "misinformation_conspiracy"
@@ -88,8 +88,7 @@ def _hostile_tables() -> dict[str, pl.DataFrame]:
 @pytest.fixture(scope="module")
 def db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("reports") / "risk.duckdb"
-    store.write_build(path, _hostile_tables(), finalize=metrics.materialize)
-    return path
+    return write_db(path, _hostile_tables())
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from etl import cli
-from tests.dashboard.fixture_db import write_fixture_db
+from tests.fixture_db import write_fixture_db
 from tests.system_packages import require
 
 REPO = Path(__file__).resolve().parents[2]

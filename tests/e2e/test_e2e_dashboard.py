@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 
-from tests.dashboard.fixture_db import FORMULA_ID, XSS_ID
+from tests.fixture_db import FORMULA_ID, XSS_ID
 
 pytestmark = pytest.mark.e2e
 

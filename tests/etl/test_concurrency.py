@@ -2,7 +2,7 @@
 
 Eight readers (4 threads, 4 spawned processes) query the database the way the dashboard does: a private
 in-memory DuckDB that ATTACHes the file read-only, reopened when the file's inode changes, queried through
-``dashboard.data.Queries``. Meanwhile five builds are published in a row with ``etl.store``. Each build has a
+``sql.database.Queries``. Meanwhile five builds are published in a row with ``etl.store``. Each build has a
 distinct number of attacks (its marker), so a reader can tell which build it read and that it was complete.
 """
 
@@ -66,7 +66,7 @@ def read_until_newest(db: str, final: int, ready, started) -> dict:
     ``ready`` is set after the first successful read; ``started`` is waited on before looping (both are
     threading or multiprocessing events).
     """
-    from dashboard.data import CATALOG, Queries
+    from sql.database import CATALOG, Queries
     from sql.filters import Filters
 
     seen: list[int] = []

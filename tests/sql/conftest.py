@@ -1,4 +1,5 @@
-"""Fixtures of the SQL tests: the default synthetic database (see fixture_db.py) and a connection to it."""
+"""Fixtures of the SQL tests: the default known-cells database and the tool-output-like one (both from
+``tests/fixture_db.py``, the one fixture factory) and read-only connections to them."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from tests.dashboard.fixture_db import make_tables, write_fixture_db
-from tests.sql.fixture_db import build_db, default_attacks
+from tests.fixture_db import build_db, default_attacks, make_tables, write_fixture_db
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +32,7 @@ def con(fixture_db: Path):
 
 @pytest.fixture(scope="session")
 def tool_tables() -> dict[str, pl.DataFrame]:
-    """The tool-output-like build of the dashboard's fixture factory: model names, success flags, attack
+    """The tool-output-like build of the fixture factory: model names, success flags, attack
     methods, source categories; no model_type, rating or harmlessness."""
     return make_tables(tool_like=True, is_demo=False)
 

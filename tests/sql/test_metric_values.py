@@ -11,7 +11,7 @@ import pytest
 
 import sql
 from sql.filters import Filters
-from tests.sql.fixture_db import build_db, make_attacks, themes_frame
+from tests.fixture_db import build_db, make_attacks, themes_frame
 
 DEFAULT_TAIL = -1.0
 # view -> its key columns, for the views that are plain group-bys of attacks

@@ -9,7 +9,7 @@ import pytest
 from etl import metrics
 from etl.errors import UserError
 from sql.filters import Filters
-from tests.sql.fixture_db import build_db, make_attacks, themes_frame
+from tests.fixture_db import build_db, make_attacks, themes_frame
 
 SPEC = [
     ("steady", "plain lm", "52B", 500, 250),

@@ -1,0 +1,350 @@
+"""The query layer: every question the dashboard, the reports and the CLI ask of a published database.
+
+No Streamlit, no plotly, no pipeline stage: ``duckdb``, ``polars``, the SQL of this package and
+``etl.domain`` / ``etl.store`` only, so ``import sql.database`` is cheap and any process can ask.
+
+    con = open_read_only(path)              # or any DuckDB connection / cursor holding a published database
+    q = Queries(con)
+    q.overall(Filters(model_types=("rlhf",)))   # filters in (bound parameters), polars frames / values out
+
+``dashboard.data`` wraps ``Queries`` in Streamlit's caches; the reports (``dashboard.reports``) and the CLI
+call it directly, so all of them show the same numbers. Frames are polars in the units of docs/schema.md;
+rates are fractions 0–1.
+
+Query-time overlays (e.g. analyst corrections of themes) have one place to plug in: the ``source_attacks``
+CTE of ``sql/queries/attacks_in_scope.sql``. Every filtered question (``Queries.in_scope``, the metric views
+through ``sql.scoped``, the priority score) reads attacks through it; only whole-database facts
+(``filter_options``, ``attack``, the tables of the Data & runs page) read the ``attacks`` table itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+import sql
+from etl import store
+from etl.domain import ANTHROPIC_MODEL_TYPES, TABLES, Weights
+from etl.errors import UserError
+from sql import priority
+from sql.filters import Filters
+
+log = logging.getLogger("redteam_risk.queries")
+
+BUILD_HINT = ("Build one with `redteam-risk etl INPUT --db PATH` (or `make run` for the demo) and start the "
+              "dashboard with `redteam-risk dashboard --db PATH`.")
+REQUIRED_TABLES = TABLES
+EXPORT_COLUMNS = (
+    "attack_id", "model", "model_type", "model_size", "rating", "success", "harmlessness", "theme",
+    "theme_confidence", "theme_source", "needs_review", "category", "attack_method", "campaign",
+    "cluster_id", "cluster_label", "cluster_strength", "task_description", "attack_text", "red_team_member_id",
+    "is_upworker", "tags", "source_file", "source_row",
+)
+TABLE_COLUMNS = (
+    "attack_id", "theme", "theme_confidence", "theme_source", "needs_review", "category", "cluster_label",
+    "model_type", "model_size", "model", "attack_method", "campaign", "rating", "success", "harmlessness",
+    "is_upworker", "task_description",
+)
+SORTABLE = {"rating": "rating", "harmlessness": "harmlessness", "model": "model", "theme": "theme",
+            "theme_confidence": "theme_confidence", "source_row": "source_row"}
+# Heatmap axes: rows (how themes are grouped) x columns; each pair is a ``metric_cells`` grain "<row>_<col>".
+AXIS_ROWS = ("theme", "category")
+AXIS_COLUMNS = ("model_type", "attack_method", "campaign")
+CATALOG = "risk"  # name of the attached published database inside the private in-memory DuckDB
+
+
+class DatabaseUnavailable(UserError):
+    """There is no readable published database; the message says how to build one."""
+
+
+def open_read_only(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB with the published file at ``path`` attached read-only as ``CATALOG`` (and in
+    use), its tables checked; raises ``DatabaseUnavailable`` with a readable sentence when it is not usable.
+
+    Not ``duckdb.connect(path)``: DuckDB keeps one instance per path in the process, so reopening a path whose
+    file was replaced would return the old, still open file. ATTACH opens the file that is at the path now.
+    """
+    path = str(path)
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"attach ? as {CATALOG} (read_only)", [path])
+        con.execute(f"use {CATALOG}")
+        tables = {row[0] for row in con.execute(
+            "select table_name from information_schema.tables where table_catalog = ?", [CATALOG]).fetchall()}
+    except duckdb.Error as exc:
+        con.close()
+        raise DatabaseUnavailable(
+            f"{path} is not a readable DuckDB database ({_first_line(exc)}). {BUILD_HINT}") from None
+    missing = [t for t in REQUIRED_TABLES if t not in tables]
+    if missing:
+        con.close()
+        raise DatabaseUnavailable(f"{path} is not a redteam-risk database (missing tables: {', '.join(missing)}). "
+                                  f"{BUILD_HINT}")
+    return con
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """The values the sidebar offers, from the whole database."""
+
+    model_sizes: tuple[str, ...]  # sorted by parsed size
+    model_types: tuple[str, ...]  # the paper's four first, then the rest
+    models: tuple[str, ...]  # at most 500, most frequent first
+    themes: dict[str, str]  # theme id -> display name
+    clusters: dict[int, str]  # cluster id -> label
+    has_pools: bool  # some attack says whether it came from Upwork or MTurk
+    has_rating: bool  # some attack has a 0–4 rating
+    harmlessness_range: tuple[float, float] | None  # min, max of harmlessness; None when absent
+    categories: tuple[str, ...] = ()  # the sources' own harm labels, most frequent first (at most 500)
+    attack_methods: tuple[str, ...] = ()  # most frequent first (at most 500)
+    campaigns: tuple[str, ...] = ()  # most frequent first (at most 500)
+    has_review: bool = False  # some attack's theme needs review (low confidence)
+    has_success: bool = True  # some attack has a success value (its own or from a rating)
+
+    @property
+    def has_model_types(self) -> bool:
+        """The data names an intervention (model_type) for some attack; else models stand in for it."""
+        return bool(self.model_types)
+
+    @property
+    def has_sizes(self) -> bool:
+        return bool(self.model_sizes)
+
+
+class Queries:
+    """The dashboard's queries on one DuckDB connection (or cursor) holding a published database.
+
+    Filters always travel as bound parameters. Frames are polars; rates are fractions 0–1.
+    ``dashboard.data``'s module functions call these through Streamlit's caches; a report or a CLI with
+    its own read-only connection (``open_read_only``) calls them directly and gets the same numbers.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def sql(self, text: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+        return self.con.sql(text, params=sql.bind(text, params or {})).pl()
+
+    def in_scope(self, filters: Filters, select: str, tail: str = "",
+                 extra: dict[str, Any] | None = None) -> pl.DataFrame:
+        """``select <select> from scope <tail>``, ``scope`` = the attacks in ``filters`` (attacks_in_scope.sql)."""
+        text = f"with scope as (\n{sql.read('queries', 'attacks_in_scope')}\n)\nselect {select} from scope {tail}"
+        return self.sql(text, {**filters.params(), **(extra or {})})
+
+    # whole-database facts (not filtered)
+
+    def filter_options(self) -> FilterOptions:
+        sizes = self.sql("select model_size, min(model_size_b) as b from attacks where model_size is not null "
+                         "group by model_size order by b nulls last, model_size")
+        types = self.sql("select distinct model_type from attacks where model_type is not null order by 1")
+        models = self.sql("select model, count(*) as n from attacks where model is not null group by model "
+                          "order by n desc, model limit 500")
+        themes = self.sql("select t.theme, coalesce(t.display_name, t.theme) as name from themes t "
+                          "where t.theme in (select theme from attacks) union all "
+                          "select distinct a.theme, a.theme from attacks a where a.theme is not null and "
+                          "a.theme not in (select theme from themes) order by 2")
+        clusters = self.sql("select cluster_id, label from clusters order by cluster_id")
+        facts = self.sql("select count(is_upworker) > 0 as has_pools, count(rating) > 0 as has_rating, "
+                         "count(*) filter (where needs_review) > 0 as has_review, "
+                         "count(success) + count(rating) > 0 as has_success, "
+                         "min(harmlessness) as h_min, max(harmlessness) as h_max from attacks").row(0, named=True)
+        labels = {column: tuple(self.sql(
+            f"select {column} as v, count(*) as n from attacks where {column} is not null group by {column} "
+            "order by n desc, v limit 500")["v"].to_list()) for column in ("category", "attack_method", "campaign")}
+        present = types["model_type"].to_list()
+        ordered_types = [t for t in ANTHROPIC_MODEL_TYPES if t in present] + [t for t in present
+                                                                             if t not in ANTHROPIC_MODEL_TYPES]
+        h_range = None if facts["h_min"] is None else (float(facts["h_min"]), float(facts["h_max"]))
+        return FilterOptions(
+            model_sizes=tuple(sizes["model_size"].to_list()),
+            model_types=tuple(ordered_types),
+            models=tuple(models["model"].to_list()),
+            themes=dict(zip(themes["theme"].to_list(), themes["name"].to_list())),
+            clusters=dict(zip(clusters["cluster_id"].to_list(), clusters["label"].to_list())),
+            has_pools=bool(facts["has_pools"]),
+            has_rating=bool(facts["has_rating"]),
+            harmlessness_range=h_range,
+            categories=labels["category"],
+            attack_methods=labels["attack_method"],
+            campaigns=labels["campaign"],
+            has_review=bool(facts["has_review"]),
+            has_success=bool(facts["has_success"]),
+        )
+
+    def runs(self) -> pl.DataFrame:
+        """Build history, newest first (one row per build), with ``build_mode``: how the build was made
+        (a copy of an unchanged build, new attacks placed on an earlier fit, or a full fit; null for builds
+        that did not record it)."""
+        return self.sql(
+            "select *, case "
+            "when json_extract_string(parameters, '$.reused_from') is not null "
+            "then 'unchanged: copy of ' || json_extract_string(parameters, '$.reused_from') "
+            "when json_extract_string(parameters, '$.placement.mode') = 'incremental' "
+            "then 'incremental: ' || json_extract_string(parameters, '$.placement.placed') "
+            "|| ' new attacks placed on the fit of ' || json_extract_string(parameters, '$.placement.base_run') "
+            "when json_extract_string(parameters, '$.placement.mode') = 'full' then 'full fit' "
+            "end as build_mode from runs order by started_at desc")
+
+    def latest_run(self) -> dict[str, Any] | None:
+        """The newest published build (else the newest build; ``etl.store.latest_run``) as a dict with
+        ``parameters`` and ``inputs`` parsed from JSON (``inputs`` None when unreadable), or None."""
+        run = store.latest_run(self.runs())
+        if run is not None and isinstance(run.get("inputs"), str):
+            try:
+                run["inputs"] = json.loads(run["inputs"])
+            except ValueError:
+                run["inputs"] = None
+        return run
+
+    def examples(self, filters: Filters, theme: str, n: int) -> pl.DataFrame:
+        """Up to ``n`` representative attacks of ``theme`` in scope: first the clusters' representatives
+        (nearest their centroids, biggest clusters first), then the most successful others (highest rating,
+        lowest harmlessness). Duplicates are left out. Columns: attack_id, model, rating, harmlessness,
+        success, cluster_label, task_description, attack_text."""
+        return self.in_scope(
+            filters,
+            "scope.attack_id, model, rating, harmlessness, success, cluster_label, task_description, attack_text",
+            "left join (select unnest(representative_ids) as attack_id, n_attacks as cluster_size from clusters "
+            "where cluster_id <> -1) as reps on reps.attack_id = scope.attack_id "
+            "where theme = $example_theme and not is_duplicate "
+            "order by reps.cluster_size desc nulls last, rating desc nulls last, harmlessness asc nulls last, "
+            "scope.attack_id limit $example_limit",
+            {"example_theme": theme, "example_limit": int(n)},
+        )
+
+    def table_counts(self) -> pl.DataFrame:
+        """Rows per table of the published database."""
+        return self.sql(" union all ".join(f"select '{t}' as table_name, count(*) as n_rows from {t}"
+                                           for t in REQUIRED_TABLES))
+
+    def rejected_rows(self, limit: int = 1000) -> pl.DataFrame:
+        return self.sql("select * from rejected_rows order by run_id desc, source_file, source_row limit $limit",
+                        {"limit": int(limit)})
+
+    def rejection_reasons(self) -> pl.DataFrame:
+        return self.sql("select reason, count(*) as n_rows from rejected_rows group by reason "
+                        "order by n_rows desc, reason")
+
+    def themes(self) -> pl.DataFrame:
+        return self.sql("select * from themes order by severity desc, theme")
+
+    def clusters(self) -> pl.DataFrame:
+        return self.sql("select * from clusters order by cluster_id")
+
+    # metric views under the filters
+
+    def view(self, name: str, filters: Filters) -> pl.DataFrame:
+        """Rows of metric view ``sql/views/<name>.sql`` over the attacks in ``filters``."""
+        return sql.query(self.con, name, kind="views", filters=filters)
+
+    def overall(self, filters: Filters) -> dict:
+        """The headline metric block (``overall_metrics``) plus ``n_themes`` and ``n_clusters`` (excluding -1)."""
+        frame = self.view("overall_metrics", filters)
+        out = frame.row(0, named=True) if frame.height else {"n_attacks": 0}
+        out.update(self.in_scope(filters, "count(distinct theme) as n_themes, count(distinct cluster_id) "
+                                          "filter (where cluster_id >= 0) as n_clusters").row(0, named=True))
+        return out
+
+    def theme_by_model_type(self, filters: Filters) -> pl.DataFrame:
+        """Metric block per theme × model_type, sizes pooled (``metric_cells`` grain ``theme_model_type``)."""
+        cells = self.view("metric_cells", filters).filter(pl.col("grain") == "theme_model_type")
+        names = self.themes().select("theme", "display_name")
+        return cells.join(names, on="theme", how="left").with_columns(
+            pl.coalesce("display_name", "theme").alias("display_name"))
+
+    def group_metrics(self, filters: Filters, by: str = "theme") -> pl.DataFrame:
+        """Metric block per theme (``theme_metrics``, with display_name and severity) or per source category
+        (``metric_cells`` grain ``category``; attacks without one as "(no category)")."""
+        if by == "theme":
+            return self.view("theme_metrics", filters)
+        if by != "category":
+            raise ValueError(f"cannot group by {by!r}")
+        return (self.view("metric_cells", filters).filter(pl.col("grain") == "category")
+                .with_columns(pl.col("category").fill_null("(no category)")).sort("n_attacks", descending=True))
+
+    def axis_cells(self, filters: Filters, rows: str = "theme", cols: str = "model_type") -> pl.DataFrame:
+        """Metric block per ``rows`` × ``cols`` (``AXIS_ROWS`` × ``AXIS_COLUMNS``; ``metric_cells`` grain
+        ``<rows>_<cols>``), with ``display_name`` for themes. ``model_type`` is the model name where an attack
+        has no intervention (see metric_cells)."""
+        if rows not in AXIS_ROWS or cols not in AXIS_COLUMNS:
+            raise ValueError(f"no heatmap of {rows!r} x {cols!r}")
+        cells = self.view("metric_cells", filters).filter(pl.col("grain") == f"{rows}_{cols}")
+        if rows == "theme":
+            names = self.themes().select("theme", "display_name")
+            return cells.join(names, on="theme", how="left").with_columns(
+                pl.coalesce("display_name", "theme").alias("display_name"))
+        return cells.with_columns(pl.col("category").fill_null("(no category)"))
+
+    def priority_areas(self, filters: Filters, weights: Weights | None = None, kind: str = "theme") -> pl.DataFrame:
+        """Ranked priority areas (``sql.priority``): one row per theme (``kind="theme"``) or cluster
+        (``"cluster"``) with rank, score, ``*_score`` components, ``w_*`` weights, numbers, explanation."""
+        rank = priority.cluster_priority_areas if kind == "cluster" else priority.priority_areas
+        return rank(self.con, filters, weights or Weights())
+
+    # attacks under the filters
+
+    def map_points(self, filters: Filters) -> pl.DataFrame:
+        """Every attack in scope with a map position: attack_id, x, y (float32), theme, display_name,
+        cluster_id, cluster_strength (0–1), model, rating, harmlessness, success, theme_confidence (0–1),
+        theme_source, needs_review, attack_method, category, task_description (first 200 characters)."""
+        return self.in_scope(
+            filters,
+            "scope.attack_id, scope.x::float as x, scope.y::float as y, scope.theme, "
+            "coalesce(t.display_name, scope.theme, 'unknown') as display_name, scope.cluster_id, "
+            "scope.cluster_strength, scope.model, scope.rating, scope.harmlessness, scope.success, "
+            "scope.theme_confidence, scope.theme_source, scope.needs_review, scope.attack_method, scope.category, "
+            "left(scope.task_description, 200) as task_description",
+            "left join themes t on t.theme = scope.theme where scope.x is not null and scope.y is not null "
+            "order by scope.source_file, scope.source_row",
+        )
+
+    def count_attacks(self, filters: Filters, ids: tuple[str, ...] | None = None) -> int:
+        where = "where list_contains($page_ids::varchar[], attack_id)" if ids is not None else ""
+        extra = {"page_ids": list(ids)} if ids is not None else None
+        return int(self.in_scope(filters, "count(*) as n", where, extra)["n"][0])
+
+    def attacks_page(self, filters: Filters, limit: int, offset: int, sort: str = "source_row",
+                     descending: bool = False, ids: tuple[str, ...] | None = None) -> pl.DataFrame:
+        """One page of attacks in scope (``TABLE_COLUMNS``, theme as display name), ordered by ``sort`` (a key
+        of ``SORTABLE``); with ``ids``, only those attacks. LIMIT/OFFSET are bound parameters."""
+        order = SORTABLE.get(sort, "source_row")
+        where = "where list_contains($page_ids::varchar[], scope.attack_id)" if ids is not None else ""
+        extra: dict[str, Any] = {"page_limit": int(limit), "page_offset": int(offset)}
+        if ids is not None:
+            extra["page_ids"] = list(ids)
+        columns = ", ".join("coalesce(t.display_name, scope.theme) as theme" if c == "theme" else f"scope.{c}"
+                            for c in TABLE_COLUMNS)
+        order_by = "coalesce(t.display_name, scope.theme)" if order == "theme" else f"scope.{order}"
+        return self.in_scope(
+            filters, columns,
+            f"left join themes t on t.theme = scope.theme {where} order by {order_by} "
+            f"{'desc' if descending else 'asc'} nulls last, scope.source_file, scope.source_row, scope.attack_id "
+            "limit $page_limit offset $page_offset",
+            extra,
+        )
+
+    def attack(self, attack_id: str) -> dict | None:
+        """One attack (all columns) by id, or None."""
+        frame = self.sql("select * from attacks where attack_id = $attack_id", {"attack_id": attack_id})
+        return frame.row(0, named=True) if frame.height else None
+
+    def turns(self, attack_id: str) -> pl.DataFrame:
+        """The transcript of one attack: turn_index, speaker ('human' | 'assistant'), text; in order."""
+        return self.sql("select turn_index, speaker, text from turns where attack_id = $attack_id order by turn_index",
+                        {"attack_id": attack_id})
+
+    def export_frame(self, filters: Filters, ids: tuple[str, ...] | None = None) -> pl.DataFrame:
+        """``EXPORT_COLUMNS`` of every attack in scope (or only ``ids``), in input order."""
+        where = "where list_contains($page_ids::varchar[], attack_id)" if ids is not None else ""
+        return self.in_scope(filters, ", ".join(EXPORT_COLUMNS), f"{where} order by source_file, source_row",
+                             {"page_ids": list(ids)} if ids is not None else None)
