@@ -297,10 +297,14 @@ def _tool_tables(n_per_cell: int, seed: int, is_demo: bool) -> dict[str, pl.Data
                         "y": float(cy + rng.normal(0, 0.6)),
                     })
     attacks = attacks_frame(rows)
-    tables = _derived_tables(attacks, is_demo, {"seed": 0})
+    tables = _derived_tables(attacks, is_demo, {"seed": 0, "unmapped_categories": UNMAPPED_CATEGORIES})
     tables["turns"] = conform(pl.DataFrame(schema={"attack_id": pl.String}), TURN_COLUMNS)
     tables["rejected_rows"] = tables["rejected_rows"].clear()
     return tables
+
+
+# The tool-like build's source categories that no map covered (runs.parameters.unmapped_categories).
+UNMAPPED_CATEGORIES = {"Government decision-making": 12, "<img src=x onerror=alert(1)>": 3}
 
 
 def _derived_tables(attacks: pl.DataFrame, is_demo: bool, parameters: dict) -> dict[str, pl.DataFrame]:

@@ -22,6 +22,20 @@ else:
     )
     st.caption(f"{runs.height:,} builds, newest first · {escape_markdown(data.database_label())}")
 
+st.subheader("Source categories mapped to no theme")
+latest = data.latest_run()
+unmapped = ((latest or {}).get("parameters") or {}).get("unmapped_categories") or {}
+if not unmapped:
+    st.success("Every source harm category in the newest build was mapped to a theme (or the input has none).")
+else:
+    st.dataframe(
+        pl.DataFrame({"category": list(unmapped), "n_attacks": [int(n) for n in unmapped.values()]},
+                     schema={"category": pl.String, "n_attacks": pl.Int64}).sort("n_attacks", descending=True),
+        hide_index=True, key="unmapped_table",
+    )
+    st.caption(f"{len(unmapped):,} labels, {sum(int(n) for n in unmapped.values()):,} attacks: their themes come from "
+               "the model. Map them with `redteam-risk etl … --category-map FILE` (docs/taxonomy.md).")
+
 st.subheader("Rows per table")
 st.dataframe(data.table_counts(), hide_index=True, key="counts_table")
 

@@ -8,7 +8,7 @@ import json
 import polars as pl
 import pytest
 
-from tests.fixture_db import TOOL_CATEGORIES, TOOL_METHODS, TOOL_MODELS, make_tables
+from tests.fixture_db import TOOL_CATEGORIES, TOOL_METHODS, TOOL_MODELS, UNMAPPED_CATEGORIES, make_tables
 from tests.dashboard.test_dashboard_app import PAGES, metric, open_page, plain
 from tests.dashboard.test_dashboard_app import texts as _texts
 
@@ -168,3 +168,17 @@ def test_paper_data_still_shows_its_grid(app):
     at = open_page(app(), "scaling_interventions")
     keys = " ".join(chart_keys(at))
     assert "scaling_rating" in keys and "scaling_harmlessness" in keys and "effects" in keys
+
+
+def test_data_and_runs_lists_unmapped_source_categories_with_counts(tool_app):
+    at = open_page(tool_app(), "data_runs")
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "n_attacks" in d.value.columns)
+    assert dict(zip(table["category"], table["n_attacks"], strict=True)) == UNMAPPED_CATEGORIES
+    assert list(table["n_attacks"]) == sorted(UNMAPPED_CATEGORIES.values(), reverse=True)
+    assert any("--category-map" in c.value for c in at.caption)
+
+
+def test_data_and_runs_says_when_no_category_is_unmapped(app):
+    at = open_page(app(), "data_runs")
+    assert any("mapped to a theme" in s.value for s in at.success)
