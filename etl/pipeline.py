@@ -177,12 +177,17 @@ def run(config: EtlConfig) -> RunSummary:
         allowed_themes, unmapped_categories = category_maps.allowed_themes(attacks["category"].to_list(), taxonomy.ids)
         # The theme follows the request, not a jailbreak's wrapper (etl/requests.py).
         theme_input = requests.theme_texts(attacks["attack_text"].to_list(), attacks["task_description"].to_list())
+        # Most attacks' theme text is the text already embedded for the map: reuse its vector, embed only the rest.
+        same = np.array([t == x for t, x in zip(theme_input.texts, texts, strict=True)], dtype=bool)
+        theme_vectors = vectors.copy()
+        if not same.all():
+            theme_vectors[~same] = embedder.encode([t for t, s in zip(theme_input.texts, same, strict=True) if not s])
         chunk_vectors = embedder.encode([c for _, c in theme_input.chunks]) if theme_input.chunks else None
         assigned = themes.assign_themes(
-            embedder.encode(theme_input.texts), labelled.cluster_ids, taxonomy, embedder.encode,
+            theme_vectors, labelled.cluster_ids, taxonomy, embedder.encode,
             allowed=allowed_themes if any(a is not None for a in allowed_themes) else None,
             chunks=(np.array([r for r, _ in theme_input.chunks]), chunk_vectors) if theme_input.chunks else None,
-            mix=np.array([t == x for t, x in zip(theme_input.texts, texts, strict=True)], dtype=bool),
+            mix=same,
             cache_dir=cache_dir,
         )
         log.info("themes: read from %s", json.dumps(dict(Counter(theme_input.how))))

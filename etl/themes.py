@@ -1,11 +1,11 @@
-"""Harm taxonomy loading and zero-shot theme assignment.
+"""Harm taxonomy loading and theme assignment.
 
 A taxonomy is a TOML file (format: docs/taxonomy.md; the packaged default is
-``etl/taxonomy/default.toml``). Each attack's embedding is compared with every theme's description
-and exemplar phrases, the scores become a probability distribution over themes, that distribution
-is mixed with the mean distribution of the attack's cluster, and the most probable theme wins unless
-its probability is below the taxonomy's confidence floor, in which case the attack is ``other``.
-Tags in the input data are never used.
+``etl/taxonomy/default.toml``). Each attack's embedding is scored by two experts, the taxonomy's exemplars and
+descriptions (zero-shot) and a classifier head trained on them plus a labelled corpus; their calibrated product is
+combined with the mean distribution of the attack's cluster, and the most probable theme wins. Below the
+taxonomy's confidence floor the attack keeps that theme and is flagged for review. Tags in the input data are
+never used.
 """
 
 from __future__ import annotations
