@@ -28,10 +28,22 @@ if TYPE_CHECKING:
 _SCOPE_OVERRIDES = {"attacks": "attacks_in_scope", "metric_settings": "metric_settings_in_scope"}
 
 
+_INCLUDE = re.compile(r"^[ \t]*@include[ \t]+(\S+)[ \t]*$", re.MULTILINE)
+
+
 @cache
 def read(kind: str, name: str) -> str:
-    """Text of ``sql/<kind>/<name>.sql`` without a trailing semicolon."""
-    return resources.files(__name__).joinpath(kind, f"{name}.sql").read_text(encoding="utf-8").strip().rstrip(";")
+    """Text of ``sql/<kind>/<name>.sql`` without a trailing semicolon, each ``@include <path>`` line replaced by
+    the text of ``sql/<kind>/<path>`` without its comment lines (a column list two tables share, defined once).
+    """
+    folder = resources.files(__name__).joinpath(kind)
+
+    def include(match: re.Match) -> str:
+        lines = folder.joinpath(match.group(1)).read_text(encoding="utf-8").splitlines()
+        return "\n".join(line for line in lines if not line.lstrip().startswith("--")).rstrip()
+
+    text = folder.joinpath(f"{name}.sql").read_text(encoding="utf-8")
+    return _INCLUDE.sub(include, text).strip().rstrip(";")
 
 
 def names(kind: str) -> list[str]:

@@ -13,8 +13,11 @@ settings as (
     select baseline_model_type from metric_settings
 ),
 
+-- the theme groupings carry the taxonomy's display_name and severity (null at 'model_type')
 cells as (
-    select * from metric_cells where grain in ('theme_model_type', 'theme_model', 'model_type')
+    select * from theme_cells where grain in ('theme_model_type', 'theme_model')
+    union all by name
+    select * from metric_cells where grain = 'model_type'
 ),
 
 -- no rows at all when the baseline has no attacks in scope (e.g. tool outputs, whose model_type is a model name)
@@ -68,7 +71,8 @@ reductions as (
 -- the column order the intervention views show: grain keys, the baseline, the reduction, the metric block
 final as (
     select
-        grain, theme, cluster_id, model_type, model_size, model_size_b, attack_method, campaign, category,
+        grain, theme, display_name, severity, cluster_id, model_type, model_size, model_size_b, attack_method,
+        campaign, category,
         baseline_model_type,
         baseline_n_attacks,
         baseline_n_success,
@@ -81,7 +85,8 @@ final as (
         relative_reduction,
         coalesce(reduction_ci_low > 0, false) as is_reduction_significant,
         reductions.* exclude (
-            grain, theme, cluster_id, model_type, model_size, model_size_b, attack_method, campaign, category,
+            grain, theme, display_name, severity, cluster_id, model_type, model_size, model_size_b, attack_method,
+            campaign, category,
             baseline_model_type,
             baseline_n_attacks, baseline_n_success, baseline_success_rate, baseline_success_ci_low,
             baseline_success_ci_high, reduction, reduction_ci_low, reduction_ci_high, relative_reduction

@@ -3,22 +3,10 @@
 -- score method; relative_reduction = reduction / baseline success rate (see intervention_comparisons)
 with
 
-comparisons as (
-    select * from intervention_comparisons where grain = 'theme_model'
-),
-
-taxonomy as (
-    select theme, display_name, severity from themes
-),
-
 final as (
-    select
-        comparisons.theme,
-        coalesce(taxonomy.display_name, comparisons.theme) as display_name,
-        taxonomy.severity,
-        comparisons.* exclude (grain, theme, cluster_id, attack_method, campaign, category)
-    from comparisons
-    left join taxonomy on taxonomy.theme = comparisons.theme
+    select * exclude (grain, cluster_id, attack_method, campaign, category)
+    from intervention_comparisons
+    where grain = 'theme_model'
 )
 
 select * from final

@@ -3,16 +3,12 @@
 -- score method (see intervention_comparisons)
 with
 
-comparisons as (
-    select * from intervention_comparisons where grain = 'model_type'
-),
-
 final as (
-    select
-        comparisons.* exclude (
-            grain, theme, cluster_id, model_size, model_size_b, attack_method, campaign, category
-        )
-    from comparisons
+    select * exclude (
+        grain, theme, display_name, severity, cluster_id, model_size, model_size_b, attack_method, campaign, category
+    )
+    from intervention_comparisons
+    where grain = 'model_type'
 )
 
 select * from final

@@ -176,3 +176,4 @@ final as (
 )
 
 select * from final
+order by grain, theme, cluster_id, model_type, model_size_b, model_size, attack_method, campaign, category

@@ -184,7 +184,7 @@ def test_duckdb_refuses_unused_parameters_so_bind_passes_only_used_ones():
 
 def test_scoped_sql_inlines_the_views_it_reads_and_shadows_attacks():
     assert sql.dependencies("views", "intervention_effects") == (
-        "metric_settings", "metric_cells", "intervention_comparisons")
+        "metric_settings", "metric_cells", "theme_cells", "intervention_comparisons")
     text = sql.scoped("intervention_effects")
     assert text.startswith("with\nattacks as (") and "\nmetric_cells as (" in text
     assert sql.scoped("priority_areas", "queries").count("strongest_model_cell as (") == 1

@@ -28,6 +28,8 @@ CONTRACTS: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {
     "metric_cells": (METRIC_GRAIN_KEYS, ("grain", "n_attacks"), True),
     "overall_metrics": ((), ("n_attacks", "tail_threshold"), True),
     "theme_metrics": (("theme",), ("theme", "display_name", "n_attacks"), True),
+    "theme_cells": (METRIC_GRAIN_KEYS, ("grain", "theme", "display_name", "n_attacks"), True),
+    "model_cells": (("grain", "model_type", "model_size"), ("grain", "is_baseline", "n_attacks"), True),
     "cluster_metrics": (("cluster_id",), ("cluster_id", "cluster_label", "is_unclustered", "n_attacks"), True),
     "theme_model_metrics": (
         ("theme", "model_type", "model_size"), ("theme", "model_type", "model_size", "n_attacks"), True),
