@@ -47,6 +47,12 @@ BOOLEAN_FIELDS = {("attack", "success"), ("cluster", "reviewed")}
 INTEGER_FIELDS = {("cluster", "merged_into")}
 UNCLUSTERED = -1
 BUSY_TIMEOUT_MS = 30_000
+HISTORY_SCHEMA = {"change_id": pl.Int64, "at": pl.Datetime("us"), "user": pl.String, "entity_kind": pl.String,
+                  "entity_id": pl.String, "field": pl.String, "old_value": pl.String, "new_value": pl.String,
+                  "undone_by": pl.Int64, "source": pl.String}
+UNPLACED_SCHEMA = {c: pl.String for c in ("entity_kind", "entity_id", "field", "value", "reason", "run_id", "at")}
+MITIGATION_SCHEMA = {c: pl.String for c in ("kind", "key", "status", "owner", "due_date", "note", "link",
+                                            "updated_at", "updated_by")}
 
 
 class AnnotationError(UserError):
@@ -496,8 +502,7 @@ class AnnotationStore:
         with self._read() as con:
             rows = con.execute("select kind, key, status, owner, due_date, note, link, updated_at, updated_by "
                                "from mitigations order by kind, key").fetchall()
-        return pl.DataFrame(rows, orient="row", schema={c: pl.String for c in (
-            "kind", "key", "status", "owner", "due_date", "note", "link", "updated_at", "updated_by")})
+        return pl.DataFrame(rows, orient="row", schema=MITIGATION_SCHEMA)
 
     # history and undo
 
@@ -520,10 +525,7 @@ class AnnotationStore:
                     "order by change_id desc limit ?")
         with self._read() as con:
             rows = con.execute(sql_text, (*params, int(limit))).fetchall()
-        frame = pl.DataFrame(rows, orient="row", schema={
-            "change_id": pl.Int64, "at": pl.String, "user": pl.String, "entity_kind": pl.String,
-            "entity_id": pl.String, "field": pl.String, "old_value": pl.String, "new_value": pl.String,
-            "undone_by": pl.Int64, "source": pl.String})
+        frame = pl.DataFrame(rows, orient="row", schema={**HISTORY_SCHEMA, "at": pl.String})
         return frame.with_columns(pl.col("at").str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_unit="us"))
 
     def undo(self, change_id: int, *, user: str) -> int:
@@ -561,8 +563,7 @@ class AnnotationStore:
         with self._read() as con:
             rows = con.execute("select entity_kind, entity_id, field, value, reason, run_id, at from unplaced "
                                "order by at desc, entity_kind, entity_id, field").fetchall()
-        return pl.DataFrame(rows, orient="row", schema={c: pl.String for c in (
-            "entity_kind", "entity_id", "field", "value", "reason", "run_id", "at")})
+        return pl.DataFrame(rows, orient="row", schema=UNPLACED_SCHEMA)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
