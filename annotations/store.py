@@ -192,6 +192,7 @@ class AnnotationStore:
         self._facts_key: tuple | None = None
         self._facts: DatabaseFacts | None = None
         self._lock = threading.Lock()
+        self._local = threading.local()  # the open transaction of this thread (transaction()), if any
         con = connect(self.path)
         try:
             migrate(con)
@@ -218,7 +219,19 @@ class AnnotationStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction that also bumps the revision; rolled back on any error."""
+        """One ``BEGIN IMMEDIATE`` transaction that also bumps the revision; rolled back on any error. Inside
+        ``transaction()`` it is a savepoint of that transaction instead (undone alone when it fails)."""
+        outer = getattr(self._local, "con", None)
+        if outer is not None:
+            outer.execute("savepoint write")
+            try:
+                yield outer
+                outer.execute("release write")
+            except BaseException:
+                outer.execute("rollback to write")
+                outer.execute("release write")
+                raise
+            return
         con = connect(self.path)
         try:
             con.execute("begin immediate")
@@ -232,9 +245,9 @@ class AnnotationStore:
         finally:
             con.close()
 
-    @staticmethod
-    def _record(con: sqlite3.Connection, user: str, kind: str, entity_id: str, field: str, old: str | None,
-                new: str | None, source: str = "edit", at: str | None = None) -> int:
+    def _record(self, con: sqlite3.Connection, user: str, kind: str, entity_id: str, field: str, old: str | None,
+                new: str | None, source: str | None = None, at: str | None = None) -> int:
+        source = source or getattr(self._local, "source", None) or "edit"
         cursor = con.execute(
             "insert into changes (at, user, entity_kind, entity_id, field, old_value, new_value, source) "
             "values (?, ?, ?, ?, ?, ?, ?, ?)", (at or now_utc(), user, kind, entity_id, field, old, new, source))
@@ -313,7 +326,7 @@ class AnnotationStore:
     # attack corrections
 
     def _set_attack_field(self, attack_ids: Iterable[str] | str, field: str, value: Any, user: str,
-                          source: str = "edit") -> list[int]:
+                          source: str | None = None) -> list[int]:
         user = self._user(user)
         ids = self._check_attacks(attack_ids)
         new = encode("attack", field, value)
@@ -464,6 +477,7 @@ class AnnotationStore:
             key = str(self._check_cluster(key))
         else:
             self._check_theme(key)
+        snapshot = int(key) if kind == "cluster" else None
         if status is not None and status not in MITIGATION_STATUSES:
             raise AnnotationError(f"A mitigation status is one of {', '.join(MITIGATION_STATUSES)}, not {status!r}.")
         values: dict[str, str | None] = {}
@@ -479,6 +493,8 @@ class AnnotationStore:
         entity = f"{kind}:{key}"
         changes = []
         with self._write() as con:
+            if snapshot is not None:
+                self._snapshot(con, snapshot)
             row = con.execute(f"select {', '.join(MITIGATION_FIELDS)} from mitigations where kind = ? and key = ?",
                               (kind, key)).fetchone()
             at = now_utc()
@@ -566,10 +582,16 @@ class AnnotationStore:
         return pl.DataFrame(rows, orient="row", schema=UNPLACED_SCHEMA)
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction for the carry-over and the import (``BEGIN IMMEDIATE``, revision bumped)."""
+    def transaction(self, source: str | None = None) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``, revision bumped) for the carry-over and the import: the
+        store's methods called inside it on this thread join it (each as a savepoint), and their history rows
+        get ``source``."""
         with self._write() as con:
-            yield con
+            self._local.con, self._local.source = con, source
+            try:
+                yield con
+            finally:
+                self._local.con = self._local.source = None
 
 
 def _iso_date(value: date | str) -> str | None:
