@@ -173,6 +173,7 @@ class DatabaseFacts:
 
     themes: frozenset[str]
     clusters: frozenset[int]
+    attack_ids: frozenset[str]
     run_id: str | None
     fit_id: str | None
 
@@ -236,8 +237,10 @@ class AnnotationStore:
         try:
             con.execute("begin immediate")
             try:
+                before = con.total_changes
                 yield con
-                con.execute("update meta set value = cast(value as integer) + 1 where key = 'revision'")
+                if con.total_changes != before:  # a write that changed nothing keeps the version (and caches)
+                    con.execute("update meta set value = cast(value as integer) + 1 where key = 'revision'")
                 con.execute("commit")
             except BaseException:
                 con.execute("rollback")
@@ -316,8 +319,9 @@ class AnnotationStore:
             if not isinstance(attack_id, str) or not attack_id.strip():
                 raise AnnotationError(f"An attack id must be a non-empty text, not {attack_id!r}.")
         ids = list(dict.fromkeys(ids))
-        if self.db_path is not None and self.db_path.exists():
-            missing = missing_attack_ids(self.db_path, ids)
+        facts = self.database_facts()
+        if facts is not None:
+            missing = [i for i in ids if i not in facts.attack_ids]
             if missing:
                 raise AnnotationError(f"{len(missing)} of the attack ids are not in the database (e.g. "
                                       f"{missing[0]!r}); nothing was changed.")
@@ -711,11 +715,12 @@ def read_database_facts(db_path: Path) -> DatabaseFacts | None:
             themes |= {r[0] for r in con.execute(
                 "select distinct theme from published.attacks where theme is not null").fetchall()}
             clusters = {int(r[0]) for r in con.execute("select cluster_id from published.clusters").fetchall()}
+            attack_ids = {r[0] for r in con.execute("select attack_id from published.attacks").fetchall()}
             runs = con.sql("select * from published.runs").pl()
     except Exception:  # noqa: BLE001 - an unreadable database only means the values cannot be checked
         return None
     run = etl_store.latest_run(runs)
-    return DatabaseFacts(themes=frozenset(themes), clusters=frozenset(clusters),
+    return DatabaseFacts(themes=frozenset(themes), clusters=frozenset(clusters), attack_ids=frozenset(attack_ids),
                          run_id=None if run is None else run.get("run_id"), fit_id=fit_id(run))
 
 
@@ -723,18 +728,6 @@ def cluster_members(db_path: Path, cluster_id: int) -> list[str]:
     with _published(db_path) as con:
         return [r[0] for r in con.execute("select attack_id from published.attacks where cluster_id = ?",
                                           [int(cluster_id)]).fetchall()]
-
-
-def missing_attack_ids(db_path: Path, ids: list[str]) -> list[str]:
-    """The ids of ``ids`` that the published database does not hold (in order)."""
-    try:
-        with _published(db_path) as con:
-            present = {r[0] for r in con.execute(
-                "select attack_id from published.attacks where list_contains(?::varchar[], attack_id)",
-                [ids]).fetchall()}
-    except Exception:  # noqa: BLE001 - unreadable database: nothing to check against
-        return []
-    return [i for i in ids if i not in present]
 
 
 def store_exists(db_path: str | Path) -> bool:

@@ -30,7 +30,6 @@ from annotations.store import (
     MITIGATION_KINDS,
     AnnotationError,
     AnnotationStore,
-    missing_attack_ids,
 )
 
 FORMAT = "redteam-risk-annotations"
@@ -144,8 +143,8 @@ def import_file(store: AnnotationStore, path: Path, *, user: str = "local") -> I
         else:
             valid.append((n, kind, entity_id, name, value))
     attack_ids = [e for _, k, e, _, _ in valid if k == "attack"]
-    missing = set(missing_attack_ids(store.db_path, attack_ids)) if attack_ids and store.db_path is not None \
-        and store.db_path.exists() else set()
+    facts = store.database_facts()
+    missing = {a for a in attack_ids if a not in facts.attack_ids} if facts is not None else set()
     bulk: dict[tuple[str, str | None], list[tuple[int, str]]] = defaultdict(list)
     with store.transaction(source=f"import {Path(path).name}"):
         for n, kind, entity_id, name, value in valid:
