@@ -70,7 +70,7 @@ def export_text(store: AnnotationStore, fmt: str = "json") -> str:
                           indent=1) + "\n"
     if fmt == "csv":
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n", quoting=csv.QUOTE_ALL)  # CR too
         writer.writeheader()
         for r in data:
             writer.writerow({k: ("'" + v if v.startswith(CSV_QUOTED) else v) for k, v in r.items()})
@@ -91,7 +91,8 @@ class ImportResult:
 def parse(path: Path) -> list[dict[str, str]]:
     """The rows of an export file (JSON or CSV, by content); ``AnnotationError`` when the file is unusable."""
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        with open(path, encoding="utf-8-sig", newline="") as fh:  # newline="": CR inside a CSV value stays
+            text = fh.read()
     except FileNotFoundError:
         raise AnnotationError(f"The annotations file {path} does not exist.") from None
     except UnicodeDecodeError:
