@@ -344,7 +344,8 @@ class AnnotationStore:
                 old_text = encode("attack", field, None if old is None else bool(old) if field == "success" else old)
                 if old_text == new:
                     continue
-                con.execute("insert into attack_corrections (attack_id) values (?) on conflict do nothing", (attack_id,))
+                con.execute("insert into attack_corrections (attack_id) values (?) on conflict do nothing",
+                            (attack_id,))
                 con.execute(f"update attack_corrections set {field} = ? where attack_id = ?", (stored, attack_id))
                 changes.append(self._record(con, user, "attack", attack_id, field, old_text, new, source, at))
             con.execute("delete from attack_corrections where theme is null and success is null and "

@@ -178,7 +178,7 @@ def test_etl_carries_corrections_over_rebuilds(demo, tmp_path):
     assert got[big]["label"] == "Analyst label" and got[second_big]["merged_into"] == big
     assert store.unplaced()["entity_id"].to_list() == [attacks[-1][0]]
     q = Queries(open_read_only(db))
-    assert q.in_scope(Filters(), "success", "where attack_id = $a", {"a": attacks[0][0]})["success"].to_list() == [False]
+    assert q.in_scope(Filters(), "success", "where attack_id = $a", {"a": attacks[0][0]})["success"][0] is False
     assert q.mitigations()["status"].to_list() == ["mitigated"]
 
     # 2. another seed: a full refit; every correction follows the attacks it was made on
@@ -198,7 +198,7 @@ def test_etl_carries_corrections_over_rebuilds(demo, tmp_path):
         assert got[expected[big]]["label"] == "Analyst label"
         assert "nothing left to merge" in " ".join(store.unplaced()["reason"].to_list())
     q = Queries(open_read_only(db))
-    assert q.in_scope(Filters(), "success", "where attack_id = $a", {"a": attacks[0][0]})["success"].to_list() == [False]
+    assert q.in_scope(Filters(), "success", "where attack_id = $a", {"a": attacks[0][0]})["success"][0] is False
     labels = {r["cluster_id"]: r["cluster_label"] for r in q.priority_areas(Filters(), kind="cluster").iter_rows(
         named=True)}
     assert labels[expected[big]] == "Analyst label"
