@@ -210,13 +210,25 @@ class AnnotationStore:
 
     # plumbing
 
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection to the store, kept open: closing the last connection to a WAL file
+        checkpoints it, which would cost every write a sync. Reopened when the file at the path was replaced."""
+        try:
+            inode = os.stat(self.path).st_ino
+        except FileNotFoundError:
+            raise AnnotationError(f"The annotations store {self.path} was removed.") from None
+        cached = getattr(self._local, "conn", None)
+        if cached is not None and cached[1] == inode:
+            return cached[0]
+        if cached is not None:
+            cached[0].close()
+        con = connect(self.path)
+        self._local.conn = (con, inode)
+        return con
+
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        con = connect(self.path)
-        try:
-            yield con
-        finally:
-            con.close()
+        yield getattr(self._local, "con", None) or self._connection()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -233,20 +245,17 @@ class AnnotationStore:
                 outer.execute("release write")
                 raise
             return
-        con = connect(self.path)
+        con = self._connection()
+        con.execute("begin immediate")
         try:
-            con.execute("begin immediate")
-            try:
-                before = con.total_changes
-                yield con
-                if con.total_changes != before:  # a write that changed nothing keeps the version (and caches)
-                    con.execute("update meta set value = cast(value as integer) + 1 where key = 'revision'")
-                con.execute("commit")
-            except BaseException:
-                con.execute("rollback")
-                raise
-        finally:
-            con.close()
+            before = con.total_changes
+            yield con
+            if con.total_changes != before:  # a write that changed nothing keeps the version (and caches)
+                con.execute("update meta set value = cast(value as integer) + 1 where key = 'revision'")
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
 
     def _record(self, con: sqlite3.Connection, user: str, kind: str, entity_id: str, field: str, old: str | None,
                 new: str | None, source: str | None = None, at: str | None = None) -> int:
