@@ -24,6 +24,7 @@ from dashboard.safety import mask_pii
 from etl import domain
 from etl.errors import UserError
 from etl.domain import DEFAULT_SUCCESS_THRESHOLD
+from sql.compare import Comparison
 from sql.database import Queries
 from sql.filters import Filters
 
@@ -88,6 +89,7 @@ class ReportContent:
     clusters: pl.DataFrame | None = None
     attacks: pl.DataFrame | None = None  # only for the XLSX/CSV exports
     has_interventions: bool = True  # some attack in scope names its intervention (model_type); else models stand in
+    comparison: Comparison | None = None  # Queries.compare of the two scopes asked for (None = no comparison)
 
     @property
     def n_attacks(self) -> int:
@@ -136,11 +138,13 @@ def gather(
     with_attacks: bool = False,
     title: str = "Red-team risk report",
     now: datetime | None = None,
+    compare: tuple[Filters, Filters, str] | None = None,
 ) -> ReportContent:
     """Run the report's queries on ``con`` for ``filters`` (None = all attacks).
 
     ``top``: how many priority areas the summary explains (1–50). ``with_charts`` adds the map points;
-    ``with_attacks`` adds every attack in scope (for XLSX/CSV).
+    ``with_attacks`` adds every attack in scope (for XLSX/CSV). ``compare``: (scope A, scope B, pair_on) adds
+    the comparison section (``Queries.compare``, the Compare page's call).
     """
     if not 1 <= int(top) <= MAX_TOP:
         raise UserError(f"--top must be between 1 and {MAX_TOP}, not {top}")
@@ -173,6 +177,7 @@ def gather(
         clusters=cluster_frame,
         attacks=q.export_frame(filters) if with_attacks else None,
         has_interventions=bool(q.in_scope(filters, "count(model_type) > 0 as has_types")["has_types"][0]),
+        comparison=q.compare(*compare) if compare is not None else None,
     )
     log.info("reports: gathered %d attacks in scope in %.2f s", content.n_attacks, time.perf_counter() - t0)
     return content

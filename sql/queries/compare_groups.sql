@@ -1,6 +1,7 @@
 -- grain: one row per group compared between scope A and scope B, at each `grain`:
 --   'all' (every attack) · 'theme' · 'cluster' (cluster_id) · 'attack_method'
--- Keys outside the grain are null. Reads the CTEs scope_a and scope_b (the attacks in each scope, built by
+-- Keys outside the grain are null; group_name is the theme's display name, the cluster's label, the method or
+-- 'All attacks'. Reads the CTEs scope_a and scope_b (the attacks in each scope, built by
 -- sql.compare from queries/attacks_in_scope.sql with parameters $a_* and $b_*) and metric_settings.
 -- difference = success_rate_b - success_rate_a (positive: attacks succeed more often in B = B is worse), with
 -- Newcombe's hybrid score interval (method 10) from the two Wilson intervals, as intervention_comparisons:
@@ -226,9 +227,23 @@ flagged as (
     from differences
 ),
 
+names as (
+    select
+        f.*,
+        case f.grain
+            when 'all' then 'All attacks'
+            when 'theme' then coalesce(t.display_name, f.theme, '(no theme)')
+            when 'cluster' then coalesce(c.label, 'cluster ' || f.cluster_id, '(no cluster)')
+            else coalesce(f.attack_method, '(no method)')
+        end as group_name
+    from flagged as f
+    left join themes as t on f.grain = 'theme' and t.theme = f.theme
+    left join clusters as c on f.grain = 'cluster' and c.cluster_id = f.cluster_id
+),
+
 final as (
     select
-        grain, theme, cluster_id, attack_method,
+        grain, theme, cluster_id, attack_method, group_name,
         n_attacks_a, n_judged_a, n_success_a, p_a as success_rate_a, ci_low_a as success_ci_low_a,
         ci_high_a as success_ci_high_a,
         n_attacks_b, n_judged_b, n_success_b, p_b as success_rate_b, ci_low_b as success_ci_low_b,
@@ -243,7 +258,7 @@ final as (
                 order by difference_ci_low_adjusted desc, difference desc, theme, cluster_id
             )
         end as weakness_rank
-    from flagged
+    from names
 )
 
 select * from final

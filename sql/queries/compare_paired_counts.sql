@@ -30,11 +30,17 @@ has_methods as (
 final as (
     select
         counted.*,
+        case counted.grain
+            when 'all' then 'All paired attacks'
+            when 'theme' then coalesce(t.display_name, counted.theme, '(no theme)')
+            else coalesce(counted.attack_method, '(no method)')
+        end as group_name,
         (n_both_succeed + n_newly_failing) / nullif(n_pairs, 0) as paired_success_rate_a,
         (n_both_succeed + n_newly_succeeding) / nullif(n_pairs, 0) as paired_success_rate_b,
         (n_newly_succeeding - n_newly_failing) / nullif(n_pairs, 0) as paired_difference
     from counted
     cross join has_methods
+    left join themes as t on counted.grain = 'theme' and t.theme = counted.theme
     where grain <> 'attack_method' or has_methods.any_method
 )
 

@@ -62,8 +62,9 @@ per_key as (
 
 final as (
     select
-        pair_key,
-        theme,
+        per_key.pair_key,
+        per_key.theme,
+        coalesce(t.display_name, per_key.theme, '(no theme)') as theme_name,
         attack_method,
         n_success_attempts_a > 0 as success_a,
         n_success_attempts_b > 0 as success_b,
@@ -82,6 +83,7 @@ final as (
         attack_id_b,
         model_b
     from per_key
+    left join themes as t on t.theme = per_key.theme
     where n_attempts_a > 0 and n_attempts_b > 0
 )
 
