@@ -42,11 +42,14 @@ def demo(
                                       "The ground truth goes beside it as OUT.truth.parquet.")],
     rows: Annotated[int, typer.Option(min=1, help="Number of attack records.")] = 38961,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed and rows give the same bytes.")] = 0,
+    campaigns: Annotated[int, typer.Option(help="2 adds a second campaign: every RLHF attack replayed against a "
+                                           "mitigated RLHF model ('rlhf mitigated') with known per-theme effects, "
+                                           "for the Compare page.")] = 1,
 ) -> None:
     """Write the synthetic demo dataset in the exact format of Anthropic's red-team attempts file."""
     from etl.demo import write_demo
 
-    summary = write_demo(out, rows=rows, seed=seed)
+    summary = write_demo(out, rows=rows, seed=seed, campaigns=campaigns)
     typer.echo(f"wrote {summary['rows']} records to {out} in {summary['seconds']:.1f} s")
 
 
