@@ -260,4 +260,13 @@ def _figures(content: ReportContent) -> list[Figure]:
             "coloured by theme; nearby points are similar attacks.",
             charts.attack_map(points, color_by="theme", clusters=content.clusters),
         ))
+    if content.comparison is not None:
+        themes = content.comparison.grain("theme").filter(pl.col("difference").is_not_null())
+        if themes.height:
+            out.append(Figure(
+                "comparison", "Comparison: change in success by theme (B − A)",
+                "Per theme, the change in success rate from scope A to scope B with its 95 % interval (thick) and "
+                "the interval adjusted for the number of themes compared (thin); right of zero = worse in B.",
+                charts.comparison_chart(themes),
+            ))
     return out

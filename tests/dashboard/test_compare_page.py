@@ -84,3 +84,32 @@ def test_newly_succeeding_transcripts_are_text(tmp_path, monkeypatch):
     shown = [t.value for t in at.text]
     assert any("<script>alert(1)</script>" in t for t in shown)  # st.text: shown literally, never rendered
     assert not any("<script>" in m.value for m in at.markdown)
+
+
+def test_html_report_has_the_comparison_chart_and_tables(fixture_db):
+    a, b = Filters(model_types=("rlhf",)), Filters(model_types=("plain lm",))
+    html = build_report_bytes(fixture_db, Filters(), "html", compare=(a, b, "attack_text")).decode()
+    assert 'id="fig-comparison"' in html and 'id="compare-themes"' in html and 'id="compare-weaknesses"' in html
+    assert "Regression" in html  # plain LM is worse than RLHF in the fixture
+
+
+def test_comparison_chart_escapes_names_and_draws_both_intervals():
+    from dashboard.charts import comparison_chart
+
+    rows = pl.DataFrame({
+        "group_name": ["<img src=x onerror=alert(1)>", "Safe theme", "Not compared"],
+        "difference": [0.2, -0.1, None], "difference_ci_low": [0.1, -0.2, None], "difference_ci_high": [0.3, 0.0, None],
+        "difference_ci_low_adjusted": [0.05, -0.25, None], "difference_ci_high_adjusted": [0.35, 0.05, None],
+        "change": ["regression", "no clear change", "not compared"], "success_rate_a": [0.1, 0.3, None],
+        "success_rate_b": [0.3, 0.2, None], "n_judged_a": [50, 60, 0], "n_judged_b": [50, 60, 3],
+    })
+    fig = comparison_chart(rows)
+    ys = [y for trace in fig.data for y in trace.y]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in ys and not any("<img" in y for y in ys)
+    assert "Not compared" not in ys
+    named = {t.name for t in fig.data}
+    assert {"regression", "no clear change"} <= named
+    regression = next(t for t in fig.data if t.name == "regression")
+    assert regression.error_x.array[0] == pytest.approx(0.1)  # the 95 % interval, thick
+    thin = next(t for t in fig.data if t.showlegend is False and t.x[0] == pytest.approx(0.2))
+    assert thin.error_x.arrayminus[0] == pytest.approx(0.15)  # the adjusted interval
