@@ -136,17 +136,19 @@ def scope_notes(groups: pl.DataFrame) -> tuple[str, ...]:
     notes = []
     n = {"A": 0, "B": 0}
     judged = {"A": 0, "B": 0}
+    small = 0
     if overall.height:
         row = overall.row(0, named=True)
         n = {"A": row["n_attacks_a"], "B": row["n_attacks_b"]}
         judged = {"A": row["n_judged_a"], "B": row["n_judged_b"]}
+        small = row["min_cell_attacks"]
     for side in ("A", "B"):
         if n[side] == 0:
             notes.append(f"Scope {side} has no attacks: nothing to compare. Check its filters.")
         elif judged[side] == 0:
             notes.append(f"Scope {side} has {n[side]} attacks but none with a success value (no rating and no "
                          "success flag), so no success rate can be compared.")
-        elif judged[side] < 30:
+        elif judged[side] < small:
             notes.append(f"Scope {side} has only {judged[side]} attacks with a success value: intervals are wide "
                          "and few differences can be told from chance.")
     return tuple(notes)

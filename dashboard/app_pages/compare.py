@@ -114,7 +114,8 @@ if compared.height:
                f"attacks in A, {overall['n_judged_b']:,} in B.")
 small = rows.filter(pl.col("is_small") & pl.col("difference").is_not_null()).height
 if small:
-    st.caption(f"{small} of them have fewer than 30 judged attacks in A or B: their intervals are wide.")
+    st.caption(f"{small} of them have fewer than {int(rows['min_cell_attacks'][0])} judged attacks in A or B: "
+               "their intervals are wide.")
 missing = rows.filter(pl.col("difference").is_null())
 if missing.height:
     st.caption(f"Not compared (no attacks with a success value in one scope): "

@@ -33,6 +33,11 @@ def _p(value: Any) -> str:
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def _small(groups: pl.DataFrame) -> int:
+    """The ``is_small`` threshold (metric_settings.min_cell_attacks, carried by every compare_groups row)."""
+    return int(groups["min_cell_attacks"][0]) if groups.height else 30
+
+
 def _change(r: dict) -> str:
     word = CHANGE_WORDS.get(r.get("change"), str(r.get("change")))
     return f"{word} (small)" if r.get("is_small") and r.get("change") != "not compared" else word
@@ -69,7 +74,7 @@ def comparison_tables(result: Comparison) -> tuple[Table, ...]:
     tables = [
         _table("compare-themes", "Comparison: success by theme", intro, _group_spec("Theme"),
                pl.concat([groups.filter(pl.col("grain") == "all"), theme_rows]),
-               note=adjusted + " (small): fewer than 30 judged attacks in a scope."),
+               note=adjusted + f" (small): fewer than {_small(groups)} judged attacks in a scope."),
     ]
     methods = result.grain("attack_method")
     if methods.height:

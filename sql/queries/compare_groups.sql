@@ -8,6 +8,7 @@
 --   at 95 % (metric_settings.z): difference_ci_low/high;
 --   Bonferroni-adjusted (difference_ci_low/high_adjusted): each grain is one family of n_compared tests
 --   (groups with success data in both scopes), each interval at level 1 - 0.05 / n_compared.
+-- is_small: either scope has fewer than min_cell_attacks (metric_settings) judged attacks in the group.
 -- change: 'regression' (adjusted interval above 0), 'improvement' (below 0), 'no clear change', or
 -- 'not compared' (a scope has no success data for the group). weakness_rank: themes and clusters that
 -- regress, ranked by the adjusted lower bound of the rise (1 = surest and largest), null otherwise.
@@ -252,6 +253,7 @@ final as (
         n_compared, alpha_adjusted, z_adjusted, difference_ci_low_adjusted, difference_ci_high_adjusted,
         change,
         is_small,
+        min_cell_attacks,
         case when change = 'regression' and grain in ('theme', 'cluster') then
             row_number() over (
                 partition by grain, change = 'regression' and grain in ('theme', 'cluster')

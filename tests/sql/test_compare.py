@@ -283,6 +283,24 @@ def test_scope_syntax_round_trip_and_errors():
     assert issubclass(ScopeError, UserError)
 
 
+def test_campaign_filter_keeps_exactly_that_campaign(tmp_path):
+    tables = F.make_tables(n_per_cell=2, tool_like=True)
+    path = F.write_db(tmp_path / "tool.duckdb", tables)
+    campaigns = tables["attacks"].filter(~pl.col("is_duplicate"))["campaign"].drop_nulls().unique().sort().to_list()
+    assert len(campaigns) >= 2
+    con = open_read_only(path)
+    try:
+        q = Queries(con)
+        for campaign in campaigns[:2]:
+            want = tables["attacks"].filter(pl.col("campaign") == campaign).height
+            assert q.count_attacks(Filters(campaigns=(campaign,))) == want
+        result = q.compare(parse_scope(f"campaign={campaigns[0]}"), parse_scope(f"campaign={campaigns[1]}"))
+        assert result.overall()["n_attacks_a"] == tables["attacks"].filter(
+            (pl.col("campaign") == campaigns[0]) & ~pl.col("is_duplicate")).height
+    finally:
+        con.close()
+
+
 def test_campaign_filter_and_two_scope_sql_binds_only_parameters():
     text = sql.compare.two_scopes("compare_groups")
     names = sql.parameters(text)
