@@ -47,6 +47,13 @@ if "cmp_by" not in st.session_state:  # first run of this session: start from th
     st.session_state["cmp_b"] = [v for v in st.query_params.get_all("cmp_b") if v in values] or list(values[1:2])
     pair = st.query_params.get("cmp_pair")
     st.session_state["cmp_pair"] = pair if pair in PAIR_ON else PAIR_ON[0]
+elif st.session_state["cmp_by"] not in axes:  # a new build without the axis chosen before
+    st.session_state["cmp_by"] = axes[0]
+    st.session_state["cmp_a"], st.session_state["cmp_b"] = list(AXES[axes[0]][1][:1]), list(AXES[axes[0]][1][1:2])
+else:  # keep only values the (possibly rebuilt) database still has
+    present = set(AXES[st.session_state["cmp_by"]][1])
+    for key in ("cmp_a", "cmp_b"):
+        st.session_state[key] = [v for v in st.session_state.get(key, []) if v in present]
 
 
 def _reset_values() -> None:

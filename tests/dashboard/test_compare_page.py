@@ -113,3 +113,15 @@ def test_comparison_chart_escapes_names_and_draws_both_intervals():
     assert regression.error_x.array[0] == pytest.approx(0.1)  # the 95 % interval, thick
     thin = next(t for t in fig.data if t.showlegend is False and t.x[0] == pytest.approx(0.2))
     assert thin.error_x.arrayminus[0] == pytest.approx(0.15)  # the adjusted interval
+
+
+def test_default_scopes_and_switching_the_axis(app):
+    at = open_page(app(), PAGE)
+    assert at.selectbox(key="cmp_by").value == "models"  # the fixture has no campaigns
+    assert len(at.multiselect(key="cmp_a").value) == 1 and len(at.multiselect(key="cmp_b").value) == 1
+    at.selectbox(key="cmp_by").set_value("model_sizes").run()
+    assert not at.exception
+    assert at.multiselect(key="cmp_a").value == ["2.7B"] and at.multiselect(key="cmp_b").value == ["13B"]
+    assert metric(at, "Verdict") in ("Worse in B", "Better in B", "No clear change")
+    at.multiselect(key="cmp_b").set_value([]).run()
+    assert "Pick at least one value for A and one for B." in texts(at)
