@@ -266,7 +266,8 @@ def compare(
     a: Annotated[str, typer.Option("--a", help="Scope A (before / reference): comma-separated key=value, '|' between "
                                    "alternatives, e.g. \"model=m-1\" or \"model_type=rlhf,size=52B|13B\". Keys: "
                                    "model, model_type, model_size (size), campaign, attack_method (method), category, "
-                                   "theme, cluster, pool, success_threshold, text. Empty: every attack.")],
+                                   "theme, cluster, source_file (file), pool, success_threshold, text. Empty: every "
+                                   "attack.")],
     b: Annotated[str, typer.Option("--b", help="Scope B (after / candidate), same syntax.")],
     fmt: Annotated[str, typer.Option("--format", help="md | csv | json.")] = "md",
     pair_on: Annotated[str, typer.Option(help="Pair attacks present in both scopes on attack_text or "

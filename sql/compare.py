@@ -39,7 +39,8 @@ NEWLY_SUCCEEDING_LIMIT = 500  # the newly succeeding attacks listed (the counts 
 SCOPE_KEYS = {
     "model": "models", "model_type": "model_types", "model_size": "model_sizes", "size": "model_sizes",
     "campaign": "campaigns", "attack_method": "attack_methods", "method": "attack_methods",
-    "category": "categories", "theme": "themes", "cluster": "cluster_ids", "pool": "red_team_pool",
+    "category": "categories", "theme": "themes", "cluster": "cluster_ids", "source_file": "source_files",
+    "file": "source_files", "pool": "red_team_pool",
     "success_threshold": "success_threshold", "text": "text",
 }
 
@@ -204,7 +205,8 @@ def parse_scope(text: str) -> Filters:
     """A scope from ``key=value`` parts separated by commas; a value lists alternatives with ``|``:
     ``"model=gpt-4"``, ``"model_type=rlhf,size=52B|13B"``, ``"campaign=after-fix"``. Keys: ``SCOPE_KEYS``
     (``model``, ``model_type``, ``model_size``/``size``, ``campaign``, ``attack_method``/``method``,
-    ``category``, ``theme``, ``cluster``, ``pool``, ``success_threshold``, ``text``). An empty text is every
+    ``category``, ``theme``, ``cluster``, ``source_file``/``file``, ``pool``, ``success_threshold``, ``text``).
+    An empty text is every
     attack. Raises ``ScopeError`` naming the bad part."""
     kwargs: dict[str, Any] = {}
     for part in (p.strip() for p in (text or "").split(",")):

@@ -283,7 +283,7 @@ def test_scope_syntax_round_trip_and_errors():
     assert issubclass(ScopeError, UserError)
 
 
-def test_campaign_filter_keeps_exactly_that_campaign(tmp_path):
+def test_campaign_and_source_file_filters_keep_exactly_those(tmp_path):
     tables = F.make_tables(n_per_cell=2, tool_like=True)
     path = F.write_db(tmp_path / "tool.duckdb", tables)
     campaigns = tables["attacks"].filter(~pl.col("is_duplicate"))["campaign"].drop_nulls().unique().sort().to_list()
@@ -294,6 +294,9 @@ def test_campaign_filter_keeps_exactly_that_campaign(tmp_path):
         for campaign in campaigns[:2]:
             want = tables["attacks"].filter(pl.col("campaign") == campaign).height
             assert q.count_attacks(Filters(campaigns=(campaign,))) == want
+        files = tables["attacks"]["source_file"].unique().sort().to_list()
+        assert q.count_attacks(parse_scope(f"file={files[0]}")) == tables["attacks"].filter(
+            pl.col("source_file") == files[0]).height
         result = q.compare(parse_scope(f"campaign={campaigns[0]}"), parse_scope(f"campaign={campaigns[1]}"))
         assert result.overall()["n_attacks_a"] == tables["attacks"].filter(
             (pl.col("campaign") == campaigns[0]) & ~pl.col("is_duplicate")).height
