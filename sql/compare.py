@@ -59,7 +59,7 @@ class Comparison:
     groups: pl.DataFrame  # compare_groups
     paired: pl.DataFrame  # compare_paired_counts + mcnemar_p (+ mcnemar_p_holm on the theme rows)
     newly_succeeding: pl.DataFrame  # compare_pairs rows with outcome 'newly succeeding' (at most the limit)
-    n_newly_succeeding_listed_of: int = 0  # how many newly succeeding attacks there are in all
+    n_newly_succeeding_total: int = 0  # how many newly succeeding attacks there are in all
     notes: tuple[str, ...] = field(default=())
 
     def overall(self) -> dict[str, Any]:
@@ -128,7 +128,7 @@ def compare(con: duckdb.DuckDBPyConnection, a: Filters, b: Filters, pair_on: str
                  "\nwhere outcome = 'newly succeeding' order by theme, pair_key limit $newly_limit")
     n_newly = int(paired.filter(pl.col("grain") == "all")["n_newly_succeeding"].sum()) if paired.height else 0
     return Comparison(a=a, b=b, pair_on=pair_on, groups=groups, paired=paired, newly_succeeding=newly,
-                      n_newly_succeeding_listed_of=n_newly, notes=scope_notes(groups))
+                      n_newly_succeeding_total=n_newly, notes=scope_notes(groups))
 
 
 def scope_notes(groups: pl.DataFrame) -> tuple[str, ...]:

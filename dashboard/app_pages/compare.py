@@ -177,8 +177,8 @@ else:
     newly = result.newly_succeeding
     if newly.height:
         st.subheader("Newly succeeding attacks")
-        shown = f"the first {newly.height:,} of " if result.n_newly_succeeding_listed_of > newly.height else ""
-        st.caption(f"Fail in A, succeed in B: {shown}{result.n_newly_succeeding_listed_of:,}.")
+        shown = f"the first {newly.height:,} of " if result.n_newly_succeeding_total > newly.height else ""
+        st.caption(f"Fail in A, succeed in B: {shown}{result.n_newly_succeeding_total:,}.")
         st.dataframe(newly.select("theme_name", "pair_key", "model_a", "model_b", "n_attempts_a", "n_attempts_b",
                                   "attack_id_b"), hide_index=True, key="cmp_newly",
                      column_config={"pair_key": st.column_config.TextColumn(key_words, width="large")})

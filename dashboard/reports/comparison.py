@@ -101,8 +101,8 @@ def comparison_tables(result: Comparison) -> tuple[Table, ...]:
     newly = result.newly_succeeding.head(NEWLY_SUCCEEDING_ROWS)
     tables.append(_table(
         "compare-newly", "Newly succeeding attacks",
-        f"{fmt_int(result.n_newly_succeeding_listed_of)} attacks fail in A and succeed in B"
-        + (f"; the first {newly.height} by theme" if result.n_newly_succeeding_listed_of > newly.height else "")
+        f"{fmt_int(result.n_newly_succeeding_total)} attacks fail in A and succeed in B"
+        + (f"; the first {newly.height} by theme" if result.n_newly_succeeding_total > newly.height else "")
         + ".",
         [("Theme", "text", "theme_name"), ("Attack", "", lambda r: readable(r.get("pair_key"), PAIR_KEY_CHARS,
                                                                              mask=True)),
@@ -141,7 +141,7 @@ def comparison_json(result: Comparison) -> str:
                                                         "difference_ci_low_adjusted")),
         "groups": rows(result.groups), "paired": rows(result.paired),
         "newly_succeeding": rows(result.newly_succeeding),
-        "n_newly_succeeding": result.n_newly_succeeding_listed_of,
+        "n_newly_succeeding": result.n_newly_succeeding_total,
     }, ensure_ascii=False, indent=2, default=str)
 
 

@@ -201,7 +201,7 @@ def test_newly_succeeding_list_is_limited_but_counted(paired_db):
     full = q.compare(Filters(models=("m-1",)), Filters(models=("m-2",)))
     short = compare(q.con, Filters(models=("m-1",)), Filters(models=("m-2",)), limit=2)
     assert short.newly_succeeding.height == 2
-    assert short.n_newly_succeeding_listed_of == full.newly_succeeding.height > 2
+    assert short.n_newly_succeeding_total == full.newly_succeeding.height > 2
 
 
 def test_empty_and_tiny_scopes_are_explained(paired_db):
