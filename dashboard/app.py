@@ -32,6 +32,7 @@ PAGES = (
     ("themes_models.py", "Themes × models", ":material/grid_on:"),
     ("scaling_interventions.py", "Scaling & interventions", ":material/trending_down:"),
     ("priorities.py", "Priorities", ":material/priority_high:"),
+    ("compare.py", "Compare", ":material/compare_arrows:"),
     ("explorer.py", "Explorer", ":material/table_rows:"),
     ("data_runs.py", "Data & runs", ":material/database:"),
 )

@@ -399,3 +399,57 @@ def priority_chart(df, components: Sequence[str] = PRIORITY_COMPONENTS, title: s
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title="Priority score (0–1): weighted mean of the components", range=[0, 1])
     return _base_layout(fig, title, height=max(300, 30 * frame.height + 140))
+
+
+CHANGE_COLORS = {"regression": "#E45756", "improvement": "#54A24B", "no clear change": "#4C78A8"}
+
+
+def comparison_chart(df, title: str | None = None) -> go.Figure:
+    """Diverging dot plot of the change in success rate from scope A to scope B per group (theme, cluster or
+    attack method), with the 95 % Newcombe interval (thick) and the Bonferroni-adjusted one (thin).
+
+    ``df``: rows of ``sql/queries/compare_groups.sql`` (``group_name, difference, difference_ci_low/high,
+    difference_ci_low/high_adjusted, change, n_judged_a, n_judged_b``); rows without a difference are left out.
+    Right of zero (shaded) = attacks succeed more often in B. Largest rises on top.
+    """
+    frame = _frame(df).filter(pl.col("difference").is_not_null()).sort(["difference", "group_name"])
+    names = [html.escape(str(n)) for n in frame["group_name"].to_list()]
+    fig = go.Figure()
+    for change, color in CHANGE_COLORS.items():
+        part = frame.filter(pl.col("change") == change)
+        if not part.height:
+            continue
+        v = part["difference"].to_numpy()
+        y = [html.escape(str(n)) for n in part["group_name"].to_list()]
+        fig.add_trace(go.Scatter(  # the adjusted interval, thin and light
+            x=v, y=y, mode="markers", marker=dict(size=0.1, color=color), showlegend=False, hoverinfo="skip",
+            error_x=dict(type="data", symmetric=False, thickness=1, width=0, color=color,
+                         array=part["difference_ci_high_adjusted"].to_numpy() - v,
+                         arrayminus=v - part["difference_ci_low_adjusted"].to_numpy()),
+        ))
+        fig.add_trace(go.Scatter(
+            x=v, y=y, mode="markers", name=change, marker=dict(size=10, color=color),
+            error_x=dict(type="data", symmetric=False, thickness=3, width=4, color=color,
+                         array=part["difference_ci_high"].to_numpy() - v,
+                         arrayminus=v - part["difference_ci_low"].to_numpy()),
+            customdata=np.column_stack([
+                part["difference_ci_low"].to_numpy(), part["difference_ci_high"].to_numpy(),
+                part["difference_ci_low_adjusted"].to_numpy(), part["difference_ci_high_adjusted"].to_numpy(),
+                part["success_rate_a"].to_numpy(), part["success_rate_b"].to_numpy(),
+                part["n_judged_a"].to_numpy(), part["n_judged_b"].to_numpy()]),
+            hovertemplate=("%{y}<br>success %{customdata[4]:.1%} (n = %{customdata[6]:,}) → "
+                           "%{customdata[5]:.1%} (n = %{customdata[7]:,})<br>change %{x:+.1%}"
+                           "<br>95% CI %{customdata[0]:+.1%} to %{customdata[1]:+.1%}"
+                           "<br>adjusted CI %{customdata[2]:+.1%} to %{customdata[3]:+.1%}<extra></extra>"),
+        ))
+    fig.add_vrect(x0=0, x1=1, fillcolor="#E45756", opacity=0.06, line_width=0, annotation_text="worse in B",
+                  annotation_position="top right")
+    fig.add_vline(x=0, line_color="#888")
+    lows = frame["difference_ci_low_adjusted"].drop_nulls()
+    highs = frame["difference_ci_high_adjusted"].drop_nulls()
+    x_lo = min(-0.05, (lows.min() if lows.len() else 0) - 0.02)
+    x_hi = max(0.05, (highs.max() if highs.len() else 0) + 0.02)
+    fig.update_xaxes(title="Change in success rate, B − A (points; thick: 95 % CI, thin: adjusted CI)",
+                     tickformat="+.0%", range=[x_lo, x_hi])
+    fig.update_yaxes(categoryorder="array", categoryarray=names)
+    return _base_layout(fig, title, height=max(300, 30 * len(names) + 140))

@@ -206,6 +206,11 @@ def compare_areas(areas: pl.DataFrame, a: str | int, b: str | int) -> str:
     return priority.compare_areas(areas, a, b)
 
 
+def compare(a: Filters, b: Filters, pair_on: str = "attack_text"):
+    """``Queries.compare``: scope ``a`` against scope ``b`` (a ``sql.compare.Comparison``)."""
+    return _call("compare", a, b, pair_on)
+
+
 def map_points(filters: Filters) -> pl.DataFrame:
     return _call("map_points", filters)
 

@@ -55,8 +55,9 @@ def empty(filters: Filters, options: data.FilterOptions, what: str = "attacks") 
             "Widen or reset the filters in the sidebar.")
 
 
-def report_downloads(filters: Filters, weights=None) -> None:
-    """One download button per report format, built on click for the current filters (and priority weights).
+def report_downloads(filters: Filters, weights=None, compare=None) -> None:
+    """One download button per report format, built on click for the current filters (and priority weights);
+    ``compare``: (scope A, scope B, pair_on) adds the Compare page's comparison (the CSV is then its table).
 
     The report is built by ``dashboard.reports`` from the same queries and figures as these pages; the callable
     runs outside the script thread, so it opens the database by path rather than using this session's cursor.
@@ -66,16 +67,18 @@ def report_downloads(filters: Filters, weights=None) -> None:
     from dashboard.reports import FORMATS, build_report_bytes, unavailable
 
     st.subheader("Download a report")
-    st.caption("Stakeholder report of the attacks in scope, with the filters above"
-               + (" and the weights on this page." if weights is not None else "."))
+    extra = (" and the weights on this page" if weights is not None else "") + (
+        " and this comparison" if compare is not None else "")
+    st.caption(f"Stakeholder report of the attacks in scope, with the filters above{extra}.")
     path = data.current().path
-    labels = {"pdf": "PDF", "html": "HTML (offline)", "xlsx": "Excel", "csv": "CSV (attacks)", "md": "Markdown"}
+    labels = {"pdf": "PDF", "html": "HTML (offline)", "xlsx": "Excel",
+              "csv": "CSV (comparison)" if compare is not None else "CSV (attacks)", "md": "Markdown"}
     problems = {fmt: unavailable(fmt) for fmt in labels}  # e.g. no font: a PDF would crash the server
     for col, fmt in zip(st.columns(len(labels)), labels):
         ext, mime = FORMATS[fmt]
         col.download_button(
             labels[fmt],
-            data=functools.partial(build_report_bytes, path, filters, fmt, weights=weights),
+            data=functools.partial(build_report_bytes, path, filters, fmt, weights=weights, compare=compare),
             file_name=f"redteam-risk-report{ext}",
             mime=mime,
             key=f"report-{fmt}",

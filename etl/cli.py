@@ -1,4 +1,4 @@
-"""The `redteam-risk` command line: demo, etl, dashboard, report."""
+"""The `redteam-risk` command line: demo, etl, dashboard, report, compare."""
 
 from __future__ import annotations
 
@@ -42,11 +42,14 @@ def demo(
                                       "The ground truth goes beside it as OUT.truth.parquet.")],
     rows: Annotated[int, typer.Option(min=1, help="Number of attack records.")] = 38961,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed and rows give the same bytes.")] = 0,
+    campaigns: Annotated[int, typer.Option(help="2 adds a second campaign: every RLHF attack replayed against a "
+                                           "mitigated RLHF model ('rlhf mitigated') with known per-theme effects, "
+                                           "for the Compare page.")] = 1,
 ) -> None:
     """Write the synthetic demo dataset in the exact format of Anthropic's red-team attempts file."""
     from etl.demo import write_demo
 
-    summary = write_demo(out, rows=rows, seed=seed)
+    summary = write_demo(out, rows=rows, seed=seed, campaigns=campaigns)
     typer.echo(f"wrote {summary['rows']} records to {out} in {summary['seconds']:.1f} s")
 
 
@@ -242,8 +245,15 @@ def report(
     w_severity: Annotated[float, typer.Option(min=0.0, help="Priority weight of the theme's severity (1–5).")] = 0.2,
     w_resistance: Annotated[float, typer.Option(min=0.0, help="Priority weight of success against the strongest "
                                                 "model cell.")] = 0.2,
+    compare_a: Annotated[Optional[str], typer.Option(help="Add a comparison section: scope A (before), e.g. "
+                                                     "\"model=m-1\" (see `redteam-risk compare`).")] = None,
+    compare_b: Annotated[Optional[str], typer.Option(help="Scope B (after) of the comparison section.")] = None,
+    pair_on: Annotated[str, typer.Option(help="Pair the comparison's attacks on attack_text or task_description.")]
+    = "attack_text",
 ) -> None:
-    """Write a stakeholder risk report (PDF, offline HTML, XLSX, CSV or Markdown) with the dashboard's numbers."""
+    """Write a stakeholder risk report (PDF, offline HTML, XLSX, CSV or Markdown) with the dashboard's numbers.
+
+    With --compare-a and --compare-b it also compares the two scopes (the CSV is then the comparison table)."""
     from dashboard.reports import build_report
     from etl.domain import Weights
     from sql.filters import Filters
@@ -255,7 +265,14 @@ def report(
         attack_methods=tuple(attack_method or ()), needs_review=needs_review,
     )
     weights = Weights(success=w_success, volume=w_volume, severity=w_severity, resistance=w_resistance)
-    path = build_report(db, filters, fmt, out, top=top, weights=weights)
+    compare = None
+    if (compare_a is None) != (compare_b is None):
+        raise UserError("give both --compare-a and --compare-b (or neither)")
+    if compare_a is not None:
+        from sql.compare import parse_scope
+
+        compare = (parse_scope(compare_a), parse_scope(compare_b), pair_on)
+    path = build_report(db, filters, fmt, out, top=top, weights=weights, compare=compare)
     typer.echo(f"wrote {path}")
 
 
@@ -306,6 +323,64 @@ def annotations_import(
     typer.echo(result.summary())
     if result.rejected:
         raise typer.Exit(1)
+
+
+@app.command()
+def compare(
+    db: Annotated[Path, typer.Option(help="The DuckDB database built by `redteam-risk etl`.")],
+    a: Annotated[str, typer.Option("--a", help="Scope A (before / reference): comma-separated key=value, '|' between "
+                                   "alternatives, e.g. \"model=m-1\" or \"model_type=rlhf,size=52B|13B\". Keys: "
+                                   "model, model_type, model_size (size), campaign, attack_method (method), category, "
+                                   "theme, cluster, source_file (file), pool, success_threshold, text. Empty: every "
+                                   "attack.")],
+    b: Annotated[str, typer.Option("--b", help="Scope B (after / candidate), same syntax.")],
+    fmt: Annotated[str, typer.Option("--format", help="md | csv | json.")] = "md",
+    pair_on: Annotated[str, typer.Option(help="Pair attacks present in both scopes on attack_text or "
+                                         "task_description (the intent).")] = "attack_text",
+    out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of standard output.")] = None,
+    fail_on_regression: Annotated[bool, typer.Option(help="Exit with status 1 when the overall success or any theme's "
+                                                     "rises beyond its adjusted interval (for CI jobs).")] = False,
+) -> None:
+    """Compare two scopes of one database: success by theme, attack method and cluster with intervals, paired
+    counts of the same attacks in both, newly succeeding attacks (docs/metrics.md#comparing-two-scopes)."""
+    from dashboard.reports.comparison import comparison_frame, comparison_json, comparison_markdown
+    from dashboard.safety import to_csv_bytes
+    from sql.compare import parse_scope
+    from sql.database import Queries, open_read_only
+
+    key = fmt.strip().lower()
+    if key not in ("md", "csv", "json"):
+        raise UserError(f"unknown compare format {fmt!r}; choose md, csv or json")
+    scope_a, scope_b = parse_scope(a), parse_scope(b)
+    if not Path(db).expanduser().is_file():
+        raise UserError(f"the database file {db} does not exist")
+    con = open_read_only(Path(db).expanduser())
+    try:
+        result = Queries(con).compare(scope_a, scope_b, pair_on=pair_on)
+    finally:
+        con.close()
+    if key == "md":
+        data = comparison_markdown(result).encode("utf-8")
+    elif key == "json":
+        data = (comparison_json(result) + "\n").encode("utf-8")
+    else:
+        data = to_csv_bytes(comparison_frame(result))
+    if out is not None:
+        out = Path(out).expanduser()
+        if not out.parent.is_dir():
+            raise UserError(f"cannot write to {out}: the folder {out.parent} does not exist")
+        out.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    regressions = result.regressions()
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+    if regressions.height:
+        names = ", ".join(regressions["group_name"].to_list())
+        typer.echo(f"regression: success rose beyond the adjusted interval in {names}", err=True)
+        if fail_on_regression:
+            raise typer.Exit(1)
 
 
 def main() -> None:

@@ -71,17 +71,35 @@ NEUTRAL_REPLIES = (
 
 HOW_TO = ("how", "what's the best", "what do i need", "where", "what's the easiest")
 
+# The second campaign (``campaigns=2``, opt-in): every RLHF attack replayed against a mitigated RLHF model of the
+# same size (model_type MITIGATED_MODEL_TYPE), with these known shifts of the latent success score per theme
+# (the ground truth the Compare page should recover); every other theme's success is unchanged in distribution.
+MITIGATED_MODEL_TYPE = "rlhf mitigated"
+MITIGATED_FROM = "rlhf"
+MITIGATION_EFFECTS: dict[str, float] = {
+    "hate_speech_offensive": -1.0,
+    "unethical_nonviolent": -1.0,
+    "misinformation_conspiracy": -1.0,
+    "cybercrime_hacking": 1.0,
+    "fraud_deception": 1.0,
+}
+REPLAY_CORRELATION = 0.7  # correlation of an attack's noise between the two campaigns (same attacker, same text)
+CAMPAIGNS = (1, 2)
+
 THEME_IDS: tuple[str, ...] = tuple(t.id for t in V.THEMES)
 SUBTOPIC_IDS: tuple[str, ...] = tuple(s.id for s in V.SUBTOPICS)
 
 
-def generate(rows: int, seed: int) -> tuple[list[dict], pl.DataFrame]:
+def generate(rows: int, seed: int, campaigns: int = 1) -> tuple[list[dict], pl.DataFrame]:
     """Generate ``rows`` synthetic red-team attempts, deterministically for ``seed``.
 
     Returns the records (dicts in the real file's key order and types) and the truth frame with
     ``source_row`` (Int64, 0-based index into the records), ``theme`` and ``subtopic`` (String).
+    ``campaigns=2`` appends the mitigated replay of every RLHF attack (``MITIGATION_EFFECTS``); the first
+    ``rows`` records are then the same as with one campaign, and the truth also has ``campaign`` (1 or 2) and,
+    for the replays, ``effect`` ('improvement' | 'regression' | 'none': the generated change of its theme).
     """
-    _check_args(rows, seed)
+    _check_args(rows, seed, campaigns)
     rng = np.random.default_rng(seed)
     meta = _draw_metadata(rng, rows)
     # Python's Random is much faster than numpy for the many small per-record choices; seeded from
@@ -120,21 +138,84 @@ def generate(rows: int, seed: int) -> tuple[list[dict], pl.DataFrame]:
         "theme": pl.Series([V.SUBTOPICS[k].theme for k in sub_idx], dtype=pl.String),
         "subtopic": pl.Series([SUBTOPIC_IDS[k] for k in sub_idx], dtype=pl.String),
     })
-    return records, truth
+    if campaigns == 1:
+        return records, truth
+    replays, originals = _mitigated_campaign(records, meta, seed)
+    replay_truth = truth[originals].with_columns(
+        pl.Series("source_row", np.arange(rows, rows + len(replays), dtype=np.int64), dtype=pl.Int64))
+    effects = [_effect_word(t) for t in replay_truth["theme"].to_list()]
+    truth = pl.concat([
+        truth.with_columns(pl.lit(1, pl.Int8).alias("campaign"), pl.lit(None, pl.String).alias("effect")),
+        replay_truth.with_columns(pl.lit(2, pl.Int8).alias("campaign"), pl.Series("effect", effects, pl.String)),
+    ])
+    return records + replays, truth
 
 
-def write_demo(out: Path, rows: int = DEFAULT_ROWS, seed: int = 0) -> dict:
+def _effect_word(theme: str) -> str:
+    shift = MITIGATION_EFFECTS.get(theme, 0.0)
+    return "improvement" if shift < 0 else "regression" if shift > 0 else "none"
+
+
+def mitigation_truth() -> dict[str, str]:
+    """The second campaign's generated change per theme: theme id -> 'improvement' | 'regression' | 'none'."""
+    return {theme: _effect_word(theme) for theme in THEME_IDS}
+
+
+def _mitigated_campaign(records: list[dict], meta: dict[str, np.ndarray], seed: int) -> tuple[list[dict], np.ndarray]:
+    """The replay of every ``MITIGATED_FROM`` record against ``MITIGATED_MODEL_TYPE`` of the same size: the same
+    task description and first human message, a new rating from the same latent score shifted by its theme's
+    ``MITIGATION_EFFECTS`` (the noise correlated ``REPLAY_CORRELATION`` with the original's, so untouched themes
+    keep their success distribution), one assistant reply consistent with it. Returns (records, indices of
+    the originals)."""
+    rng = np.random.default_rng([seed, 2])
+    r = random.Random(int(rng.integers(0, 2**63)))
+    themes = {t.id: t for t in V.THEMES}
+    cell_types = np.array([c[0] for c in CELLS])[meta["cell"]]
+    originals = np.flatnonzero(cell_types == MITIGATED_FROM)
+    theme_ids = [V.SUBTOPICS[meta["sub"][i]].theme for i in originals]
+    shift = np.array([MITIGATION_EFFECTS.get(t, 0.0) for t in theme_ids])
+    noise = meta["noise"][originals]
+    rho = REPLAY_CORRELATION
+    latent = (meta["latent"][originals] - noise) + rho * noise + np.sqrt(1 - rho ** 2) * rng.normal(0, 1.0, len(originals))
+    rating = np.searchsorted(RATING_CUTS, latent + shift).astype(np.int64)
+    harmlessness = np.clip(1.15 - 0.5 * rating - 1.3 * meta["severity"][originals] + HARMLESS_SHIFT[MITIGATED_FROM]
+                           + rng.normal(0, 1.1, len(originals)), -4.4, 2.4)
+    replays = []
+    for j, i in enumerate(originals):
+        original = records[i]
+        sub = V.SUBTOPICS[meta["sub"][i]]
+        theme = themes[sub.theme]
+        first_human = original["transcript"].split("\n\nAssistant: ", 1)[0].removeprefix("\n\nHuman: ")
+        kind = _outcomes(r, 1, int(rating[j]), MITIGATED_FROM, theme.id == "other")[0]
+        reply = _reply(r, kind, sub, theme, MITIGATED_FROM, _Slots(r, sub.slots), set())
+        replays.append({
+            "transcript": f"\n\nHuman: {first_human}\n\nAssistant: {reply}",
+            "min_harmlessness_score_transcript": float(harmlessness[j]),
+            "num_params": original["num_params"],
+            "model_type": MITIGATED_MODEL_TYPE,
+            "rating": float(rating[j]),
+            "task_description": original["task_description"],
+            "task_descripton_harmlessness_score": original["task_descripton_harmlessness_score"],
+            "red_team_member_id": original["red_team_member_id"],
+            "is_upworker": original["is_upworker"],
+            "tags": None,
+        })
+    return replays, originals
+
+
+def write_demo(out: Path, rows: int = DEFAULT_ROWS, seed: int = 0, campaigns: int = 1) -> dict:
     """Write the demo dataset to ``out`` (one JSON array; gzip when the name ends in ``.gz``) and the
     truth sidecar to ``<out>.truth.parquet``, each atomically (temp file + ``os.replace``).
 
     Returns ``{"path", "truth_path", "rows", "seconds", "bytes"}``; seconds is wall-clock time of the
-    whole call, bytes the size of the data file on disk.
+    whole call, bytes the size of the data file on disk, rows the records written (with ``campaigns=2``,
+    ``rows`` plus the mitigated replays; see ``generate``).
     """
     out = Path(out)
-    _check_args(rows, seed)
+    _check_args(rows, seed, campaigns)
     start = time.perf_counter()
     log.info("demo: generating %d records (seed %d) -> %s", rows, seed, out)
-    records, truth = generate(rows, seed)
+    records, truth = generate(rows, seed, campaigns)
     out.parent.mkdir(parents=True, exist_ok=True)
     truth_path = Path(str(out) + ".truth.parquet")
     _atomic_write(truth_path, lambda f: truth.write_parquet(f))
@@ -152,18 +233,20 @@ def write_demo(out: Path, rows: int = DEFAULT_ROWS, seed: int = 0) -> dict:
 
     seconds = time.perf_counter() - start
     size = out.stat().st_size
-    log.info("demo: wrote %d records, %.1f MB in %.1f s", rows, size / 1e6, seconds)
-    return {"path": str(out), "truth_path": str(truth_path), "rows": rows, "seconds": round(seconds, 2),
+    log.info("demo: wrote %d records, %.1f MB in %.1f s", len(records), size / 1e6, seconds)
+    return {"path": str(out), "truth_path": str(truth_path), "rows": len(records), "seconds": round(seconds, 2),
             "bytes": size}
 
 
 # ---- metadata (vectorised) ------------------------------------------------------------------------
 
-def _check_args(rows: int, seed: int) -> None:
+def _check_args(rows: int, seed: int, campaigns: int = 1) -> None:
     if isinstance(rows, bool) or not isinstance(rows, (int, np.integer)) or rows < 1:
         raise UserError(f"The number of demo rows must be a positive whole number, got {rows!r}.")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise UserError(f"The demo seed must be a non-negative whole number, got {seed!r}.")
+    if isinstance(campaigns, bool) or campaigns not in CAMPAIGNS:
+        raise UserError(f"The demo has 1 or 2 campaigns (2 adds a mitigated model), got {campaigns!r}.")
 
 
 def _draw_metadata(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
@@ -204,7 +287,8 @@ def _draw_metadata(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
                         strategy)
     strat_shift = np.array([V.STRATEGIES[k][1] for k in names])[strategy]
 
-    latent = cell_shift + theme_success + strat_shift + skill[member] + rng.normal(0, 1.0, n)
+    noise = rng.normal(0, 1.0, n)
+    latent = cell_shift + theme_success + strat_shift + skill[member] + noise
     rating = np.searchsorted(RATING_CUTS, latent).astype(np.int64)
 
     turns = rng.choice(6, size=n, p=TURN_PROBS) + 1
@@ -225,6 +309,7 @@ def _draw_metadata(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         "sub": sub, "cell": cell, "member": member, "member_id": member_id, "upworker": upworker,
         "typo_p": typo_p, "lower_p": lower_p, "strategy": np.array(names)[strategy], "rating": rating,
         "turns": turns, "harmlessness": harmlessness, "task_harmlessness": task_harmlessness, "tagged": tagged,
+        "latent": latent, "noise": noise, "severity": severity,
     }
 
 

@@ -36,6 +36,7 @@ from annotations.store import MITIGATION_SCHEMA
 from etl import store
 from etl.domain import ANTHROPIC_MODEL_TYPES, TABLES, Weights
 from etl.errors import UserError
+from sql import compare as comparing
 from sql import priority
 from sql.filters import Filters
 
@@ -340,6 +341,13 @@ class Queries:
         (``"cluster"``) with rank, score, ``*_score`` components, ``w_*`` weights, numbers, explanation."""
         rank = priority.cluster_priority_areas if kind == "cluster" else priority.priority_areas
         return rank(self.con, filters, weights or Weights())
+
+    def compare(self, a: Filters, b: Filters, pair_on: str = "attack_text") -> comparing.Comparison:
+        """Scope ``a`` (before / reference) against scope ``b`` (after / candidate): per theme, cluster, attack
+        method and overall success with the difference's intervals and flags, the paired counts of the attacks
+        in both (same ``pair_on``: attack_text or task_description) and the newly succeeding ones
+        (``sql.compare``; docs/metrics.md#comparing-two-scopes)."""
+        return comparing.compare(self.con, a, b, pair_on)
 
     # attacks under the filters
 

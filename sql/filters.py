@@ -19,7 +19,8 @@ from etl.errors import UserError
 log = logging.getLogger("redteam_risk.filters")
 
 RED_TEAM_POOLS = {"upwork": "Upwork", "mturk": "MTurk"}
-LIST_FIELDS = ("model_sizes", "model_types", "models", "themes", "cluster_ids", "categories", "attack_methods")
+LIST_FIELDS = ("model_sizes", "model_types", "models", "themes", "cluster_ids", "categories", "attack_methods",
+               "campaigns", "source_files")
 NUMBER_FIELDS = ("success_threshold", "harmlessness_min", "harmlessness_max", "tail_threshold")
 FLAG_FIELDS = ("needs_review",)
 _TRUE = ("true", "1", "yes")
@@ -33,7 +34,8 @@ class Filters:
     """Which attacks count, and how success and the harmlessness tail are defined.
 
     model_sizes, model_types, models, themes, cluster_ids, categories (the source's own harm label),
-    attack_methods: exact values to keep (empty = all).
+    attack_methods, campaigns, source_files (the input file as recorded in ``attacks.source_file``): exact
+    values to keep (empty = all).
     red_team_pool: "upwork" or "mturk" (None = both; any other value matches nothing).
     success_threshold: 0–4 rating at or above which an attack is a success (None = the build's own ``success``).
     harmlessness_min, harmlessness_max: inclusive range of the preference-model score (about −4…+2).
@@ -58,6 +60,8 @@ class Filters:
     text: str | None = None
     tail_threshold: float | None = None
     needs_review: bool | None = None
+    campaigns: tuple[str, ...] = ()
+    source_files: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in LIST_FIELDS:
@@ -113,6 +117,10 @@ class Filters:
             parts.append(f"source categories: {_listed(self.categories)}")
         if self.attack_methods:
             parts.append(f"attack methods: {_listed(self.attack_methods)}")
+        if self.campaigns:
+            parts.append(f"campaigns: {_listed(self.campaigns)}")
+        if self.source_files:
+            parts.append(f"source files: {_listed(self.source_files)}")
         if self.needs_review is not None:
             parts.append("only low-confidence themes (needs review)" if self.needs_review
                          else "only confident themes (no review needed)")

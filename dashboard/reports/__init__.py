@@ -73,10 +73,12 @@ def build_report_bytes(
     *,
     top: int = DEFAULT_TOP,
     weights: Weights | Mapping[str, float] | None = None,
+    compare: tuple[Filters, Filters, str] | None = None,
 ) -> bytes:
     """The report of the attacks in ``filters`` (None = all) in ``fmt`` (``pdf`` | ``html`` | ``xlsx`` |
     ``csv`` | ``md``) as bytes. ``top``: priority areas explained in the summary; ``weights``: priority
-    weights (``etl.domain.Weights`` or a mapping such as ``{"success": 0.5}``; None = defaults).
+    weights (``etl.domain.Weights`` or a mapping such as ``{"success": 0.5}``; None = defaults);
+    ``compare``: (scope A, scope B, pair_on) adds the comparison section (the CSV is then the comparison table).
     ``con``: an open (read-only is enough) connection or cursor used by this thread only, or the path of a
     published database, opened read-only for this call (handy from a thread without one, e.g. a
     Streamlit ``download_button(data=callable)``). Raises ``UserError`` for a bad format/top/weight or,
@@ -89,7 +91,7 @@ def build_report_bytes(
         # ATTACH (as the dashboard does), not connect(path): see sql.database.open_read_only.
         own = open_read_only(path)
         try:
-            return build_report_bytes(own, filters, fmt, top=top, weights=weights)
+            return build_report_bytes(own, filters, fmt, top=top, weights=weights, compare=compare)
         finally:
             own.close()
     if fmt == "pdf":
@@ -98,7 +100,8 @@ def build_report_bytes(
         require_tools()  # before the queries: fail fast
     t0 = time.perf_counter()
     content = gather(con, filters, top=top, weights=weights,
-                     with_charts=fmt in ("pdf", "html"), with_attacks=fmt in ("xlsx", "csv"))
+                     with_charts=fmt in ("pdf", "html"),
+                     with_attacks=fmt == "xlsx" or (fmt == "csv" and compare is None), compare=compare)
     data = render(content, fmt)
     log.info("reports: %s built in %.2f s (%d bytes, %d attacks)", fmt, time.perf_counter() - t0, len(data),
              content.n_attacks)
@@ -127,6 +130,7 @@ def build_report(
     *,
     top: int = DEFAULT_TOP,
     weights: Weights | Mapping[str, float] | None = None,
+    compare: tuple[Filters, Filters, str] | None = None,
 ) -> Path:
     """Write the report (see ``build_report_bytes``) to ``out`` atomically and return its path. ``out``
     may be a directory: the file is then ``redteam-risk-report.<ext>`` inside it."""
@@ -136,7 +140,7 @@ def build_report(
         out = out / f"redteam-risk-report{FORMATS[fmt][0]}"
     if not out.parent.is_dir():
         raise UserError(f"cannot write the report to {out}: the folder {out.parent} does not exist")
-    data = build_report_bytes(con, filters, fmt, top=top, weights=weights)
+    data = build_report_bytes(con, filters, fmt, top=top, weights=weights, compare=compare)
     # Write beside the target and rename, so a reader never sees half a report.
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     try:

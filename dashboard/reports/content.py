@@ -24,6 +24,7 @@ from dashboard.safety import mask_pii
 from etl import domain
 from etl.errors import UserError
 from etl.domain import DEFAULT_SUCCESS_THRESHOLD
+from sql.compare import Comparison
 from sql.database import Queries
 from sql.filters import Filters
 
@@ -90,6 +91,7 @@ class ReportContent:
     has_interventions: bool = True  # some attack in scope names its intervention (model_type); else models stand in
     corrections: dict[str, int] = field(default_factory=dict)  # Queries.corrected_counts: analyst corrections in scope
     mitigations: pl.DataFrame | None = None  # Queries.mitigations: mitigation tracking per priority area
+    comparison: Comparison | None = None  # Queries.compare of the two scopes asked for (None = no comparison)
 
     @property
     def n_attacks(self) -> int:
@@ -138,11 +140,13 @@ def gather(
     with_attacks: bool = False,
     title: str = "Red-team risk report",
     now: datetime | None = None,
+    compare: tuple[Filters, Filters, str] | None = None,
 ) -> ReportContent:
     """Run the report's queries on ``con`` for ``filters`` (None = all attacks).
 
     ``top``: how many priority areas the summary explains (1–50). ``with_charts`` adds the map points;
-    ``with_attacks`` adds every attack in scope (for XLSX/CSV).
+    ``with_attacks`` adds every attack in scope (for XLSX/CSV). ``compare``: (scope A, scope B, pair_on) adds
+    the comparison section (``Queries.compare``, the Compare page's call).
     """
     if not 1 <= int(top) <= MAX_TOP:
         raise UserError(f"--top must be between 1 and {MAX_TOP}, not {top}")
@@ -177,6 +181,7 @@ def gather(
         has_interventions=bool(q.in_scope(filters, "count(model_type) > 0 as has_types")["has_types"][0]),
         corrections=q.corrected_counts(filters),
         mitigations=q.mitigations(),
+        comparison=q.compare(*compare) if compare is not None else None,
     )
     log.info("reports: gathered %d attacks in scope in %.2f s", content.n_attacks, time.perf_counter() - t0)
     return content
@@ -259,4 +264,13 @@ def _figures(content: ReportContent) -> list[Figure]:
             "coloured by theme; nearby points are similar attacks.",
             charts.attack_map(points, color_by="theme", clusters=content.clusters),
         ))
+    if content.comparison is not None:
+        themes = content.comparison.grain("theme").filter(pl.col("difference").is_not_null())
+        if themes.height:
+            out.append(Figure(
+                "comparison", "Comparison: change in success by theme (B − A)",
+                "Per theme, the change in success rate from scope A to scope B with its 95 % interval (thick) and "
+                "the interval adjusted for the number of themes compared (thin); right of zero = worse in B.",
+                charts.comparison_chart(themes),
+            ))
     return out

@@ -174,7 +174,7 @@ def layout(c: ReportContent, figure_keys: dict[str, tuple[str, str]] | None = No
         summary_text=_summary(c),
         top=tuple(_area(r) for r in c.top.iter_rows(named=True)),
         figures=tuple(FigureView(k, t, cap) for k, (t, cap) in (figure_keys or {}).items()),
-        tables=_tables(c),
+        tables=_tables(c) + _comparison(c),
         methodology=_methodology(c),
         examples=_examples(c),
         example_chars=EXAMPLE_CHARS,
@@ -294,6 +294,14 @@ def _with_ci(text: str, low, high, kind: str, digits: int = 2) -> str:
     if kind == "pct":
         return f"{text}\n[{float(low) * 100:.1f}–{float(high) * 100:.1f}]"
     return f"{text}\n[{fmt_num(low, digits)}, {fmt_num(high, digits)}]"
+
+
+def _comparison(c: ReportContent) -> tuple[Table, ...]:
+    if c.comparison is None:
+        return ()
+    from dashboard.reports.comparison import comparison_tables  # it builds on this module's tables
+
+    return comparison_tables(c.comparison)
 
 
 def _tables(c: ReportContent) -> tuple[Table, ...]:

@@ -36,7 +36,12 @@ SHEET_NAMES = {
 
 
 def build_csv(c: ReportContent) -> bytes:
-    """Every attack in scope (the columns of the dashboard's CSV download), UTF-8 with BOM."""
+    """Every attack in scope (the columns of the dashboard's CSV download), UTF-8 with BOM; with a comparison,
+    the comparison table instead (a CSV holds one table; ``comparison.comparison_frame``)."""
+    if c.comparison is not None:
+        from dashboard.reports.comparison import comparison_frame
+
+        return to_csv_bytes(comparison_frame(c.comparison))
     if c.attacks is None:
         raise ValueError("CSV needs the attacks: gather(..., with_attacks=True)")
     return to_csv_bytes(c.attacks)
@@ -60,6 +65,12 @@ def _about_rows(c: ReportContent) -> list[tuple[str, object]]:
     ]
     for f in s.inputs:
         rows.append(("Input file", f"{f.path} (sha256 {f.sha256}, {f.n_loaded} loaded)"))
+    if c.comparison is not None:
+        from dashboard.reports.comparison import scope_line
+
+        rows.append(("Comparison", f"{scope_line('A', c.comparison.a)}; {scope_line('B', c.comparison.b)}; "
+                                   f"paired on {c.comparison.pair_on}"))
+        rows += [("Comparison note", note) for note in c.comparison.notes]
     if c.is_empty:
         rows.append(("Note", "No attacks match these filters; the other sheets are empty."))
     rows.append(("Units", ("Rates and shares are fractions 0–1 (shown as %); rating 0–4; harmlessness: lower = "
@@ -100,6 +111,11 @@ def build_xlsx(c: ReportContent) -> bytes:
             frames["attacks"] = c.attacks
         for key, frame in frames.items():
             _sheet(workbook, SHEET_NAMES[key], frame, fmt)
+        if c.comparison is not None:
+            from dashboard.reports.comparison import comparison_sheets
+
+            for name, frame in comparison_sheets(c.comparison).items():
+                _sheet(workbook, name, frame, fmt)
     finally:
         workbook.close()
     return buffer.getvalue()

@@ -2,7 +2,8 @@
 -- corrections applied, see below) and a few more, with `success` re-derived from `rating` when
 -- $success_threshold is set (rows without a rating, or with an analyst's verdict, keep their own `success`). Every parameter is bound by the caller (sql.filters.Filters.params()); NULL = no filter.
 --   $model_sizes, $model_types, $models, $themes, $cluster_ids   varchar[]: exact values (cluster ids as text)
---   $categories, $attack_methods   varchar[]: exact values of the source's harm label / attack method
+--   $categories, $attack_methods, $campaigns, $source_files   varchar[]: exact values of the source's harm
+--                         label / attack method / campaign / input file
 --   $needs_review         true = only attacks whose theme needs review, false = only the others (null = not)
 --   $red_team_pool        'upwork' | 'mturk' (any other value matches nothing)
 --   $success_threshold    0-4 rating at or above which an attack counts as a success
@@ -56,6 +57,8 @@ filtered as (
         and ($cluster_ids::varchar[] is null or list_contains($cluster_ids::varchar[], cast(cluster_id as varchar)))
         and ($categories::varchar[] is null or list_contains($categories::varchar[], category))
         and ($attack_methods::varchar[] is null or list_contains($attack_methods::varchar[], attack_method))
+        and ($campaigns::varchar[] is null or list_contains($campaigns::varchar[], campaign))
+        and ($source_files::varchar[] is null or list_contains($source_files::varchar[], source_file))
         and ($needs_review::boolean is null or coalesce(needs_review, false) = $needs_review::boolean)
         and (
             $red_team_pool::varchar is null
