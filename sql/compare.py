@@ -96,7 +96,8 @@ def two_scopes(name: str) -> str:
     the paired counts, ``compare_pairs``. Bind with ``bind_scopes(text, a, b, ...)``."""
     scope = sql.read("queries", "attacks_in_scope")
     ctes = [("scope_a", _prefixed(scope, "a_")), ("scope_b", _prefixed(scope, "b_")),
-            ("metric_settings", sql.read("views", "metric_settings"))]
+            ("metric_settings", sql.read("views", "metric_settings")),
+            ("clusters", sql.read("queries", "clusters_in_scope"))]  # labels and themes as the analysts corrected them
     if name == "compare_paired_counts":
         ctes.append(("compare_pairs", sql.read("queries", "compare_pairs")))
     with_clause = ",\n".join(f"{cte} as (\n{body}\n)" for cte, body in ctes)
@@ -111,6 +112,9 @@ def bind_scopes(text: str, a: Filters, b: Filters, extra: dict[str, Any] | None 
 
 def _run(con: duckdb.DuckDBPyConnection, name: str, a: Filters, b: Filters,
          extra: dict[str, Any] | None = None, tail: str = "") -> pl.DataFrame:
+    from annotations import overlay  # the scopes join the analyst corrections' tables (empty without any)
+
+    overlay.ensure(con)
     text = two_scopes(name) + tail
     return con.sql(text, params=bind_scopes(text, a, b, extra)).pl()
 

@@ -167,3 +167,23 @@ def test_the_dashboard_cache_follows_the_store(db, monkeypatch):
     assert data.history()["entity_id"].to_list() == ["a00003"] and data.unplaced().height == 0
     data.annotation_store().set_mitigation("theme", "privacy_pii", owner="me", user="local")
     assert data.mitigations().filter(pl.col("key") == "privacy_pii")["area_name"].to_list() != [None]
+
+
+def test_compare_uses_the_corrections(db):
+    """Compare (sql/compare.py) reads both scopes through the same overlay: corrected success verdicts and a
+    renamed cluster show in its groups, recounted from the raw rows."""
+    store = AnnotationStore.for_database(db)
+    frame = _attacks(db).filter(~pl.col("is_duplicate"))
+    rlhf = {r[0] for r in raw(db, "select attack_id from attacks where model_type = 'rlhf'")}
+    flipped = frame.filter(pl.col("attack_id").is_in(list(rlhf)) & (pl.col("theme") == "digital_piracy_ip"))
+    store.set_attack_success(flipped["attack_id"].to_list(), True, user="ana")
+    cluster = int(frame.filter(pl.col("cluster_id") >= 0)["cluster_id"][0])
+    store.rename_cluster(cluster, "Renamed by an analyst", user="ana")
+
+    q = Queries(open_read_only(db))
+    result = q.compare(Filters(model_types=("plain lm",)), Filters(model_types=("rlhf",)))
+    piracy = result.grain("theme").filter(pl.col("theme") == "digital_piracy_ip").row(0, named=True)
+    in_b = frame.filter(pl.col("attack_id").is_in(list(rlhf)) & (pl.col("theme") == "digital_piracy_ip"))
+    assert piracy["n_attacks_b"] == in_b.height and piracy["n_success_b"] == in_b.height  # every one a success now
+    names = set(result.grain("cluster")["group_name"].to_list())
+    assert "Renamed by an analyst" in names
