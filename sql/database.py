@@ -402,7 +402,15 @@ class Queries:
                         {"attack_id": attack_id})
 
     def export_frame(self, filters: Filters, ids: tuple[str, ...] | None = None) -> pl.DataFrame:
-        """``EXPORT_COLUMNS`` of every attack in scope (or only ``ids``), in input order."""
+        """``EXPORT_COLUMNS`` of every attack in scope (or only ``ids``), in input order, then the mitigation status
+        of the attack's theme and of its cluster (``theme_mitigation``, ``cluster_mitigation``; null = untracked)."""
         where = "where list_contains($page_ids::varchar[], attack_id)" if ids is not None else ""
-        return self.in_scope(filters, ", ".join(EXPORT_COLUMNS), f"{where} order by source_file, source_row",
-                             {"page_ids": list(ids)} if ids is not None else None)
+        frame = self.in_scope(filters, ", ".join(EXPORT_COLUMNS), f"{where} order by source_file, source_row",
+                              {"page_ids": list(ids)} if ids is not None else None)
+        tracked = self.mitigations()
+        for kind, column in (("theme", "theme"), ("cluster", "cluster_id")):
+            status = dict(tracked.filter(pl.col("kind") == kind).select("key", "status").iter_rows())
+            frame = frame.with_columns(pl.col(column).cast(pl.Utf8).replace_strict(status, default=None,
+                                                                                   return_dtype=pl.Utf8)
+                                       .alias(f"{kind}_mitigation"))
+        return frame

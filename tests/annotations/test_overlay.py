@@ -187,3 +187,19 @@ def test_compare_uses_the_corrections(db):
     assert piracy["n_attacks_b"] == in_b.height and piracy["n_success_b"] == in_b.height  # every one a success now
     names = set(result.grain("cluster")["group_name"].to_list())
     assert "Renamed by an analyst" in names
+
+
+def test_csv_report_and_export_carry_each_attacks_mitigation_status(db):
+    from dashboard.reports import build_report_bytes
+
+    store = AnnotationStore.for_database(db)
+    store.set_mitigation("theme", "misinformation_conspiracy", status="in_progress", owner="ana", user="ana")
+    cluster = int(_attacks(db).filter(pl.col("cluster_id") >= 0)["cluster_id"][0])
+    store.set_mitigation("cluster", str(cluster), status="accepted_risk", user="ana")
+    rows = pl.read_csv(io.BytesIO(build_report_bytes(db, Filters(), "csv")), infer_schema_length=0)
+    by_theme = rows.group_by("theme").agg(pl.col("theme_mitigation").unique())
+    for theme, statuses in by_theme.iter_rows():
+        assert statuses == (["in_progress"] if theme == "misinformation_conspiracy" else [None]), theme
+    in_cluster = rows.filter(pl.col("cluster_id") == str(cluster))
+    assert in_cluster.height and set(in_cluster["cluster_mitigation"]) == {"accepted_risk"}
+    assert set(rows.filter(pl.col("cluster_id") != str(cluster))["cluster_mitigation"]) == {None}
