@@ -22,7 +22,7 @@ def page(title: str, intro: str | None = None) -> tuple[Filters, data.FilterOpti
     # Pages only run through app.py's st.navigation, after the gate; this is the second lock.
     if not st.session_state.get(_ALLOWED):
         try:
-            locked = bool(auth.configured_password() or auth.oidc_configured())
+            locked = auth.access_configured()
         except auth.AccessConfigError:
             locked = True
         if locked:
