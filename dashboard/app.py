@@ -34,6 +34,7 @@ PAGES = (
     ("priorities.py", "Priorities", ":material/priority_high:"),
     ("explorer.py", "Explorer", ":material/table_rows:"),
     ("data_runs.py", "Data & runs", ":material/database:"),
+    ("history.py", "History", ":material/history:"),
 )
 
 

@@ -33,9 +33,30 @@ def page(title: str, intro: str | None = None) -> tuple[Filters, data.FilterOpti
     return filters_ui.current(), data.filter_options()
 
 
+CORRECTION_WORDS = (("theme", "theme"), ("success", "success verdict"), ("cluster", "cluster assignment"))
+
+
+def corrections_note(filters: Filters) -> str:
+    """How many values in scope are analyst-corrected (``data.corrected_counts``), e.g. "analyst-corrected:
+    20 themes, 5 success verdicts; 2 attacks excluded", or "" when none is."""
+    counts = data.corrected_counts(filters)
+    parts = [f"{counts.get(k) or 0:,} {word}{'s' if (counts.get(k) or 0) != 1 else ''}"
+             for k, word in CORRECTION_WORDS if counts.get(k)]
+    excluded = counts.get("excluded") or 0
+    if not parts and not excluded:
+        return ""
+    text = "analyst-corrected: " + (", ".join(parts) or "none")
+    if excluded:
+        text += f"; {excluded:,} attack{'s' if excluded != 1 else ''} excluded by analysts"
+    return text
+
+
 def scope_line(n: int, filters: Filters, options: data.FilterOptions, unit: str = "attacks") -> str:
-    """``n = … · <active filters>``, markdown-escaped (filter values come from the URL and the data)."""
-    return f"n = {n:,} {unit} · {escape_markdown(filters_ui.describe(filters, options))}"
+    """``n = … · <active filters>[ · analyst-corrected: …]``, markdown-escaped (filter values come from the URL
+    and the data)."""
+    line = f"n = {n:,} {unit} · {escape_markdown(filters_ui.describe(filters, options))}"
+    note = corrections_note(filters)
+    return f"{line} · {note}" if note else line
 
 
 def caption(n: int, filters: Filters, options: data.FilterOptions, unit: str = "attacks") -> None:

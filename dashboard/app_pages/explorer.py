@@ -1,4 +1,5 @@
-"""Explorer: a paged table of the attacks in scope, one transcript at a time behind a content warning, CSV export.
+"""Explorer: a paged table of the attacks in scope, one transcript at a time behind a content warning, CSV export;
+editors correct one attack (theme, success verdict, exclusion, note) or every attack in view at once.
 
 Attack text is untrusted: it is shown only through ``st.text`` and ``st.dataframe`` (plain text), never as
 markdown or HTML.
@@ -10,7 +11,7 @@ import math
 
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import data, editing, ui
 from dashboard.safety import escape_markdown, mask_pii
 
 IDS_KEY = "explorer_ids"  # set by the attack map: show only these attacks
@@ -21,6 +22,7 @@ SORT_LABELS = {"source_row": "input order", "rating": "rating", "harmlessness": 
 SOURCE_WORDS = {"model": "the model", "source": "the source's own category", "analyst": "an analyst"}
 
 filters, options = ui.page("Explorer", "Every attack under the filters. Choose one to read its transcript.")
+editing.show_flash()
 
 ids = st.session_state.get(IDS_KEY)
 if ids is not None:
@@ -74,6 +76,8 @@ st.download_button(
     mime="text/csv", on_click="ignore", icon=":material/download:", key="explorer_download",
 )
 
+editing.bulk_form(lambda: data.attacks_page(filters, total, 0, ids=ids)["attack_id"].to_list(), total, options)
+
 if attack_id is None:
     if ATTACK_PARAM in st.query_params:
         del st.query_params[ATTACK_PARAM]
@@ -105,6 +109,10 @@ if record.get("attack_method"):
     provenance.append(f"attack method: {record['attack_method']}")
 st.text(" · ".join(provenance))
 st.text(f"Task: {record['task_description'] or ''}")
+corrected = editing.correction_line(attack_id)
+if corrected:
+    st.text(corrected)
+editing.attack_form(attack_id, options)
 
 reveal_key = f"reveal_{attack_id}"
 if not st.session_state.get(reveal_key):
