@@ -3,7 +3,6 @@ entity, field and date; editors undo a single change (the undo is itself a new c
 
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
 
 import polars as pl
 import streamlit as st
@@ -35,7 +34,7 @@ field = c3.selectbox("Field", fields, index=None, placeholder="Any field", key="
 since = c4.date_input("Since", value=None, key="history_since")
 
 changes = data.history(user=user, entity_kind=kind, field=field, limit=LIMIT,
-                       since=None if since is None else datetime.combine(since, time.min, tzinfo=timezone.utc))
+                       since=since)  # a date: changes from its start (UTC)
 st.dataframe(
     changes.select("change_id", "at", "user", "entity_kind", "entity_id", "field", "old_value", "new_value",
                    "undone_by", "source"),
