@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from sql.filters import Filters
 
 # In a scoped query these names are CTEs built from queries/, shadowing the table/view of the same name.
-_SCOPE_OVERRIDES = {"attacks": "attacks_in_scope", "metric_settings": "metric_settings_in_scope"}
+_SCOPE_OVERRIDES = {"attacks": "attacks_in_scope", "metric_settings": "metric_settings_in_scope",
+                    "clusters": "clusters_in_scope"}
 
 
 @cache
@@ -67,8 +68,9 @@ def dependencies(kind: str, name: str) -> tuple[str, ...]:
 def scoped(name: str, kind: str = "views") -> str:
     """SQL evaluating ``sql/<kind>/<name>.sql`` over the attacks in the caller's scope.
 
-    ``attacks`` and ``metric_settings`` become CTEs built from ``queries/attacks_in_scope.sql`` and
-    ``queries/metric_settings_in_scope.sql`` (named parameters ``$model_sizes``, …, ``$tail_threshold``),
+    ``attacks``, ``metric_settings`` and ``clusters`` become CTEs built from ``queries/attacks_in_scope.sql``,
+    ``queries/metric_settings_in_scope.sql`` and ``queries/clusters_in_scope.sql`` (named parameters
+    ``$model_sizes``, …, ``$tail_threshold``; analyst corrections applied, ``annotations.overlay``),
     followed by every view the body reads, inlined as CTEs of the same name so that they too read the
     scoped attacks. Bind the parameters with ``bind(text, filters.params())``.
     """
@@ -116,6 +118,9 @@ def query(
     """
     if name not in names(kind):
         raise ValueError(f"there is no sql/{kind}/{name}.sql")
+    from annotations import overlay  # the scoped SQL joins the analyst corrections' tables (empty without any)
+
+    overlay.ensure(con)
     if filters is None:
         text = f"select * from {name}" if kind == "views" else read(kind, name)
         values = dict(params or {})

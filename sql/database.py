@@ -11,8 +11,9 @@ No Streamlit, no plotly, no pipeline stage: ``duckdb``, ``polars``, the SQL of t
 call it directly, so all of them show the same numbers. Frames are polars in the units of docs/schema.md;
 rates are fractions 0–1.
 
-Query-time overlays (e.g. analyst corrections of themes) have one place to plug in: the ``source_attacks``
-CTE of ``sql/queries/attacks_in_scope.sql``. Every filtered question (``Queries.in_scope``, the metric views
+Query-time overlays (the analyst corrections of ``annotations/``, loaded by ``annotations.overlay`` when a
+``Queries`` is made) have one place to plug in: the ``source_attacks`` CTE of
+``sql/queries/attacks_in_scope.sql`` (and, for cluster labels and themes, ``sql/queries/clusters_in_scope.sql``). Every filtered question (``Queries.in_scope``, the metric views
 through ``sql.scoped``, the priority score) reads attacks through it; only whole-database facts
 (``filter_options``, ``attack``, the tables of the Data & runs page) read the ``attacks`` table itself.
 """
@@ -29,6 +30,7 @@ import duckdb
 import polars as pl
 
 import sql
+from annotations import overlay
 from etl import store
 from etl.domain import ANTHROPIC_MODEL_TYPES, TABLES, Weights
 from etl.errors import UserError
@@ -131,6 +133,52 @@ class Queries:
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
+        # The analyst corrections of the store beside the database, loaded when its version changed.
+        self._annotations_version = overlay.sync(con)
+
+    # analyst annotations (annotations/, docs/annotations.md)
+
+    def refresh_annotations(self) -> int:
+        """Re-read the annotations store if its version changed (cheap when unchanged); the version applied."""
+        self._annotations_version = overlay.sync(self.con)
+        return self._annotations_version
+
+    def annotations_version(self) -> int:
+        """The store version whose corrections this connection applies (0: no store, -1: unreadable store)."""
+        return self._annotations_version
+
+    def corrected_counts(self, filters: Filters) -> dict[str, int]:
+        """How many values in scope are analyst corrections: ``theme`` (theme_source 'analyst'), ``success``
+        (verdicts), ``cluster`` (attacks of a renamed, re-themed or merged cluster), ``excluded`` (attacks an
+        analyst excluded that the filters would otherwise keep), ``in_scope`` (attacks counted) and ``total``
+        (theme + success + cluster + excluded)."""
+        row = self.in_scope(
+            filters,
+            "count(*) filter (where exclusion is null) as in_scope, "
+            "count(*) filter (where exclusion is null and theme_source = 'analyst') as theme, "
+            "count(*) filter (where exclusion is null and success_corrected) as success, "
+            "count(*) filter (where exclusion is null and cluster_corrected) as cluster, "
+            "count(*) filter (where exclusion is not null) as excluded",
+            extra={"include_excluded": True}).row(0, named=True)
+        out = {key: int(value or 0) for key, value in row.items()}
+        out["total"] = out["theme"] + out["success"] + out["cluster"] + out["excluded"]
+        return out
+
+    def mitigations(self) -> pl.DataFrame:
+        """The mitigation tracking of the store beside the database, one row per priority area: kind ('theme' |
+        'cluster'), key (theme id or cluster id as text), area_name (the theme's display name or the cluster's
+        corrected label; null when the area is not in the database), status, owner, due_date, note, link,
+        updated_at, updated_by."""
+        path = overlay.database_path(self.con)
+        store_ = overlay.store_for(path) if path is not None else None
+        frame = store_.mitigations() if store_ is not None else pl.DataFrame(schema={c: pl.String for c in (
+            "kind", "key", "status", "owner", "due_date", "note", "link", "updated_at", "updated_by")})
+        names = self.sql(
+            f"with clusters as (\n{sql.read('queries', 'clusters_in_scope')}\n)\n"
+            "select 'theme' as kind, theme as key, coalesce(display_name, theme) as area_name from themes "
+            "union all select 'cluster', cast(cluster_id as varchar), label from clusters")
+        return frame.join(names, on=["kind", "key"], how="left").select(
+            "kind", "key", "area_name", "status", "owner", "due_date", "note", "link", "updated_at", "updated_by")
 
     def sql(self, text: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
         return self.con.sql(text, params=sql.bind(text, params or {})).pl()
@@ -153,7 +201,8 @@ class Queries:
                           "where t.theme in (select theme from attacks) union all "
                           "select distinct a.theme, a.theme from attacks a where a.theme is not null and "
                           "a.theme not in (select theme from themes) order by 2")
-        clusters = self.sql("select cluster_id, label from clusters order by cluster_id")
+        clusters = self.sql(f"with clusters as (\n{sql.read('queries', 'clusters_in_scope')}\n)\n"
+                            "select cluster_id, label from clusters order by cluster_id")  # corrected labels
         facts = self.sql("select count(is_upworker) > 0 as has_pools, count(rating) > 0 as has_rating, "
                          "count(*) filter (where needs_review) > 0 as has_review, "
                          "count(success) + count(rating) > 0 as has_success, "

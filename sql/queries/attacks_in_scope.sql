@@ -1,6 +1,6 @@
--- grain: one row per attack inside the caller's filters; the same columns as the `attacks` table, with
--- `success` re-derived from `rating` when $success_threshold is set (rows without a rating keep their own
--- `success`). Every parameter is bound by the caller (sql.filters.Filters.params()); NULL = no filter.
+-- grain: one row per attack inside the caller's filters; the columns of the `attacks` table (analyst
+-- corrections applied, see below) and a few more, with `success` re-derived from `rating` when
+-- $success_threshold is set (rows without a rating, or with an analyst's verdict, keep their own `success`). Every parameter is bound by the caller (sql.filters.Filters.params()); NULL = no filter.
 --   $model_sizes, $model_types, $models, $themes, $cluster_ids   varchar[]: exact values (cluster ids as text)
 --   $categories, $attack_methods   varchar[]: exact values of the source's harm label / attack method
 --   $needs_review         true = only attacks whose theme needs review, false = only the others (null = not)
@@ -8,10 +8,41 @@
 --   $success_threshold    0-4 rating at or above which an attack counts as a success
 --   $harmlessness_min, $harmlessness_max   inclusive range; rows without harmlessness drop out when set
 --   $text                 case-insensitive substring of task_description or attack_text (no wildcards)
+--   $include_excluded     true = keep the attacks an analyst excluded (only to count them); null = drop them
+-- Analyst corrections (annotations/overlay.py loads them into rtr_annotations.main.*, docs/annotations.md)
+-- apply first, in source_attacks: an attack's own theme, else its cluster's corrected theme (theme_source
+-- 'analyst'); the analyst's success verdict (success_original keeps the published value); merged clusters take
+-- their final cluster's id and label; excluded attacks leave. Extra columns: theme_original, success_original,
+-- success_corrected, cluster_id_original, cluster_corrected, exclusion, analyst_note.
 with
 
 source_attacks as (
-    select * from attacks
+    select
+        a.* replace (
+            coalesce(ac.theme, cc.theme, a.theme) as theme,
+            case when coalesce(ac.theme, cc.theme) is not null then 'analyst' else a.theme_source end as theme_source,
+            case when coalesce(ac.theme, cc.theme) is not null then 1.0 else a.theme_confidence end
+                as theme_confidence,
+            case when coalesce(ac.theme, cc.theme) is not null then false else a.needs_review end as needs_review,
+            coalesce(ac.success, a.success) as success,
+            coalesce(cc.merged_into, a.cluster_id) as cluster_id,
+            case
+                when cc.merged_into is not null then coalesce(cc.target_label, target.label, a.cluster_label)
+                else coalesce(cc.label, a.cluster_label)
+            end as cluster_label
+        ),
+        a.theme as theme_original,
+        a.success as success_original,
+        ac.success is not null as success_corrected,
+        a.cluster_id as cluster_id_original,
+        cc.cluster_id is not null as cluster_corrected,
+        ac.exclusion,
+        ac.note as analyst_note
+    from attacks as a
+    left join rtr_annotations.main.attack_corrections as ac on ac.attack_id = a.attack_id
+    left join rtr_annotations.main.cluster_corrections as cc on cc.cluster_id = a.cluster_id
+    left join clusters as target on target.cluster_id = cc.merged_into
+    where ac.exclusion is null or $include_excluded::boolean
 ),
 
 filtered as (
@@ -43,6 +74,7 @@ final as (
     select
         * replace (
             case
+                when success_corrected then success
                 when $success_threshold::double is not null and rating is not null
                     then rating >= $success_threshold::double
                 else success
