@@ -33,15 +33,17 @@ def page(title: str, intro: str | None = None) -> tuple[Filters, data.FilterOpti
     return filters_ui.current(), data.filter_options()
 
 
-CORRECTION_WORDS = (("theme", "theme"), ("success", "success verdict"), ("cluster", "cluster assignment"))
+# corrected_counts key -> (one, many)
+CORRECTION_WORDS = {"theme": ("theme", "themes"), "success": ("success verdict", "success verdicts"),
+                    "cluster": ("attack in a corrected cluster", "attacks in corrected clusters")}
 
 
 def corrections_note(filters: Filters) -> str:
     """How many values in scope are analyst-corrected (``data.corrected_counts``), e.g. "analyst-corrected:
-    20 themes, 5 success verdicts; 2 attacks excluded", or "" when none is."""
+    20 themes, 5 success verdicts; 2 attacks excluded by analysts", or "" when none is."""
     counts = data.corrected_counts(filters)
-    parts = [f"{counts.get(k) or 0:,} {word}{'s' if (counts.get(k) or 0) != 1 else ''}"
-             for k, word in CORRECTION_WORDS if counts.get(k)]
+    parts = [f"{counts[k]:,} {one if counts[k] == 1 else many}" for k, (one, many) in CORRECTION_WORDS.items()
+             if counts.get(k)]
     excluded = counts.get("excluded") or 0
     if not parts and not excluded:
         return ""
