@@ -39,7 +39,7 @@ def safe_url(url: object) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
-    return quote(text, safe=":/?#@!$&*+,;=%~-._")
+    return quote(text, safe=":/?#@!&+,;=%~-._")
 
 
 def markdown_link(url: object, text: object | None = None) -> str:
