@@ -94,6 +94,8 @@ def sync(con: duckdb.DuckDBPyConnection, db_path: Path | None = None) -> int:
     if loaded and loaded[0][0] == version and loaded[0][1] == path_text:
         return version
     attacks, clusters = (store.attack_corrections(), store.cluster_corrections()) if store is not None else (None, None)
+    if clusters is not None and clusters.height:
+        clusters = current_fit_only(clusters, store.cluster_snapshots(), _database_fit(con))
     cluster_rows = resolve_clusters(clusters)
     with _LOCK:
         cursor = con.cursor()
@@ -117,6 +119,34 @@ def sync(con: duckdb.DuckDBPyConnection, db_path: Path | None = None) -> int:
         finally:
             cursor.close()
     return version
+
+
+def _database_fit(con: duckdb.DuckDBPyConnection) -> str | None:
+    from etl import store as etl_store
+    from annotations.store import fit_id
+
+    try:
+        return fit_id(etl_store.latest_run(con.sql("select * from runs").pl()))
+    except duckdb.Error:
+        return None
+
+
+def current_fit_only(clusters: pl.DataFrame, snapshots: dict[int, tuple[list[str], str | None]],
+                     database_fit: str | None) -> pl.DataFrame:
+    """The cluster corrections made on the clustering fit the database has: a correction (or merge target) whose
+    snapshot is of another fit is left out until ``redteam-risk etl``'s carry-over re-keys it (its old id may
+    name another group of attacks now)."""
+    stale = {c for c, (_, fit) in snapshots.items() if fit is not None and database_fit is not None
+             and fit != database_fit}
+    if not stale:
+        return clusters
+    waiting = stale & set(clusters["cluster_id"].to_list())
+    if waiting:
+        log.warning("annotations: %d corrected clusters belong to an earlier clustering; they apply again after "
+                    "`redteam-risk etl` carries them over", len(waiting))
+    return clusters.filter(~pl.col("cluster_id").is_in(list(stale))).with_columns(
+        pl.when(pl.col("merged_into").is_in(list(stale))).then(None).otherwise(pl.col("merged_into"))
+        .alias("merged_into"))
 
 
 def resolve_clusters(clusters: pl.DataFrame | None) -> pl.DataFrame:

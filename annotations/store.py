@@ -47,6 +47,12 @@ BOOLEAN_FIELDS = {("attack", "success"), ("cluster", "reviewed")}
 INTEGER_FIELDS = {("cluster", "merged_into")}
 UNCLUSTERED = -1
 BUSY_TIMEOUT_MS = 30_000
+HISTORY_SCHEMA = {"change_id": pl.Int64, "at": pl.Datetime("us"), "user": pl.String, "entity_kind": pl.String,
+                  "entity_id": pl.String, "field": pl.String, "old_value": pl.String, "new_value": pl.String,
+                  "undone_by": pl.Int64, "source": pl.String}
+UNPLACED_SCHEMA = {c: pl.String for c in ("entity_kind", "entity_id", "field", "value", "reason", "run_id", "at")}
+MITIGATION_SCHEMA = {c: pl.String for c in ("kind", "key", "status", "owner", "due_date", "note", "link",
+                                            "updated_at", "updated_by")}
 
 
 class AnnotationError(UserError):
@@ -186,6 +192,7 @@ class AnnotationStore:
         self._facts_key: tuple | None = None
         self._facts: DatabaseFacts | None = None
         self._lock = threading.Lock()
+        self._local = threading.local()  # the open transaction of this thread (transaction()), if any
         con = connect(self.path)
         try:
             migrate(con)
@@ -212,7 +219,19 @@ class AnnotationStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction that also bumps the revision; rolled back on any error."""
+        """One ``BEGIN IMMEDIATE`` transaction that also bumps the revision; rolled back on any error. Inside
+        ``transaction()`` it is a savepoint of that transaction instead (undone alone when it fails)."""
+        outer = getattr(self._local, "con", None)
+        if outer is not None:
+            outer.execute("savepoint write")
+            try:
+                yield outer
+                outer.execute("release write")
+            except BaseException:
+                outer.execute("rollback to write")
+                outer.execute("release write")
+                raise
+            return
         con = connect(self.path)
         try:
             con.execute("begin immediate")
@@ -226,9 +245,9 @@ class AnnotationStore:
         finally:
             con.close()
 
-    @staticmethod
-    def _record(con: sqlite3.Connection, user: str, kind: str, entity_id: str, field: str, old: str | None,
-                new: str | None, source: str = "edit", at: str | None = None) -> int:
+    def _record(self, con: sqlite3.Connection, user: str, kind: str, entity_id: str, field: str, old: str | None,
+                new: str | None, source: str | None = None, at: str | None = None) -> int:
+        source = source or getattr(self._local, "source", None) or "edit"
         cursor = con.execute(
             "insert into changes (at, user, entity_kind, entity_id, field, old_value, new_value, source) "
             "values (?, ?, ?, ?, ?, ?, ?, ?)", (at or now_utc(), user, kind, entity_id, field, old, new, source))
@@ -307,7 +326,7 @@ class AnnotationStore:
     # attack corrections
 
     def _set_attack_field(self, attack_ids: Iterable[str] | str, field: str, value: Any, user: str,
-                          source: str = "edit") -> list[int]:
+                          source: str | None = None) -> list[int]:
         user = self._user(user)
         ids = self._check_attacks(attack_ids)
         new = encode("attack", field, value)
@@ -458,6 +477,7 @@ class AnnotationStore:
             key = str(self._check_cluster(key))
         else:
             self._check_theme(key)
+        snapshot = int(key) if kind == "cluster" else None
         if status is not None and status not in MITIGATION_STATUSES:
             raise AnnotationError(f"A mitigation status is one of {', '.join(MITIGATION_STATUSES)}, not {status!r}.")
         values: dict[str, str | None] = {}
@@ -473,6 +493,8 @@ class AnnotationStore:
         entity = f"{kind}:{key}"
         changes = []
         with self._write() as con:
+            if snapshot is not None:
+                self._snapshot(con, snapshot)
             row = con.execute(f"select {', '.join(MITIGATION_FIELDS)} from mitigations where kind = ? and key = ?",
                               (kind, key)).fetchone()
             at = now_utc()
@@ -496,8 +518,7 @@ class AnnotationStore:
         with self._read() as con:
             rows = con.execute("select kind, key, status, owner, due_date, note, link, updated_at, updated_by "
                                "from mitigations order by kind, key").fetchall()
-        return pl.DataFrame(rows, orient="row", schema={c: pl.String for c in (
-            "kind", "key", "status", "owner", "due_date", "note", "link", "updated_at", "updated_by")})
+        return pl.DataFrame(rows, orient="row", schema=MITIGATION_SCHEMA)
 
     # history and undo
 
@@ -520,10 +541,7 @@ class AnnotationStore:
                     "order by change_id desc limit ?")
         with self._read() as con:
             rows = con.execute(sql_text, (*params, int(limit))).fetchall()
-        frame = pl.DataFrame(rows, orient="row", schema={
-            "change_id": pl.Int64, "at": pl.String, "user": pl.String, "entity_kind": pl.String,
-            "entity_id": pl.String, "field": pl.String, "old_value": pl.String, "new_value": pl.String,
-            "undone_by": pl.Int64, "source": pl.String})
+        frame = pl.DataFrame(rows, orient="row", schema={**HISTORY_SCHEMA, "at": pl.String})
         return frame.with_columns(pl.col("at").str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_unit="us"))
 
     def undo(self, change_id: int, *, user: str) -> int:
@@ -561,14 +579,19 @@ class AnnotationStore:
         with self._read() as con:
             rows = con.execute("select entity_kind, entity_id, field, value, reason, run_id, at from unplaced "
                                "order by at desc, entity_kind, entity_id, field").fetchall()
-        return pl.DataFrame(rows, orient="row", schema={c: pl.String for c in (
-            "entity_kind", "entity_id", "field", "value", "reason", "run_id", "at")})
+        return pl.DataFrame(rows, orient="row", schema=UNPLACED_SCHEMA)
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction for the carry-over and the import (``BEGIN IMMEDIATE``, revision bumped)."""
+    def transaction(self, source: str | None = None) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``, revision bumped) for the carry-over and the import: the
+        store's methods called inside it on this thread join it (each as a savepoint), and their history rows
+        get ``source``."""
         with self._write() as con:
-            yield con
+            self._local.con, self._local.source = con, source
+            try:
+                yield con
+            finally:
+                self._local.con = self._local.source = None
 
 
 def _iso_date(value: date | str) -> str | None:

@@ -7,8 +7,9 @@
 - One read-only connection per published file (``st.cache_resource`` over ``sql.database.open_read_only``),
   one cursor per thread (Streamlit runs each session's script in its own thread; DuckDB cursors are not
   shared across threads).
-- Query results are cached with ``st.cache_data`` keyed on the file identity, the query name and the
-  filters, so a new build never serves stale numbers.
+- Query results are cached with ``st.cache_data`` keyed on the file identity, the version of the analysts'
+  annotations store beside it (``annotations.store``; any edit bumps it), the query name and the filters, so
+  neither a new build nor a correction ever serves stale numbers.
 Every query is a method of ``sql.database.Queries``, which knows nothing of Streamlit, so the reports and the
 CLI compute exactly what the dashboard shows. The module functions are the dashboard's cached entry points:
 polars frames (or plain values) in the units of docs/schema.md; they raise ``DatabaseUnavailable`` with a
@@ -29,8 +30,11 @@ import duckdb
 import polars as pl
 import streamlit as st
 
+from annotations import overlay
+from annotations.store import HISTORY_SCHEMA, UNPLACED_SCHEMA, AnnotationStore
 from dashboard.safety import to_csv_bytes
 from etl.domain import Weights
+from etl.errors import UserError
 from sql import priority
 from sql.database import (  # noqa: F401 - DatabaseUnavailable and FilterOptions: pages use them through data
     BUILD_HINT,
@@ -102,16 +106,28 @@ def _cursor(db: Db) -> duckdb.DuckDBPyConnection:
 # --- the dashboard's cached entry points ------------------------------------------------------------------
 
 
+def annotations_version(db: Db | None = None) -> int:
+    """The version of the annotations store beside the database (0 without one; -1 when unreadable): part of
+    every cache key, so a correction shows on the next rerun."""
+    try:
+        store = overlay.store_for(Path((db or current()).path))
+        return store.version() if store is not None else 0
+    except UserError as exc:
+        log.warning("dashboard: %s", exc)
+        return -1
+
+
 @st.cache_data(ttl=CACHE_TTL, max_entries=1024, show_spinner=False)
-def _cached(db: Db, method: str, args: tuple) -> Any:
+def _cached(db: Db, annotations: int, method: str, args: tuple) -> Any:
     t0 = time.perf_counter()
-    out = getattr(Queries(_cursor(db)), method)(*args)
+    out = getattr(Queries(_cursor(db)), method)(*args)  # Queries loads the store's corrections if they changed
     log.debug("dashboard: %s in %.0f ms", method, 1000 * (time.perf_counter() - t0))
     return out
 
 
 def _call(method: str, *args: Any) -> Any:
-    return _cached(current(), method, args)
+    db = current()
+    return _cached(db, annotations_version(db), method, args)
 
 
 def check() -> Db:
@@ -197,14 +213,16 @@ def map_points(filters: Filters) -> pl.DataFrame:
 def map_figure(filters: Filters, color_by: str):
     """The attack map figure (``dashboard.charts.attack_map``) for ``filters``, built once per database,
     filters and colouring and shared by every session: treat it as read-only."""
-    return _map_figure(current(), filters, color_by)
+    db = current()
+    return _map_figure(db, annotations_version(db), filters, color_by)
 
 
 @st.cache_resource(ttl=CACHE_TTL, max_entries=16, show_spinner=False)
-def _map_figure(db: Db, filters: Filters, color_by: str):
+def _map_figure(db: Db, annotations: int, filters: Filters, color_by: str):
     from dashboard import charts
 
-    return charts.attack_map(_cached(db, "map_points", (filters,)), color_by, _cached(db, "clusters", ()))
+    return charts.attack_map(_cached(db, annotations, "map_points", (filters,)), color_by,
+                             _cached(db, annotations, "clusters", ()))
 
 
 def count_attacks(filters: Filters, ids: tuple[str, ...] | None = None) -> int:
@@ -230,3 +248,44 @@ def export_csv(filters: Filters, ids: tuple[str, ...] | None = None) -> bytes:
     Not cached: it runs only when the user clicks the download button (a deferred download).
     """
     return to_csv_bytes(Queries(_cursor(current())).export_frame(filters, ids))
+
+
+# --- analyst annotations (annotations/, docs/annotations.md) ------------------------------------------------
+
+
+def annotation_store() -> AnnotationStore:
+    """The annotations store of the current database (created beside it on first use; raises
+    ``annotations.store.AnnotationError`` when it cannot be opened). Write through it with ``user=``."""
+    return _annotation_store(current().path)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _annotation_store(db_path: str) -> AnnotationStore:
+    return AnnotationStore.for_database(db_path)
+
+
+def corrected_counts(filters: Filters) -> dict[str, int]:
+    """How many values in scope are analyst corrections (``Queries.corrected_counts``)."""
+    return _call("corrected_counts", filters)
+
+
+def mitigations() -> pl.DataFrame:
+    """Mitigation tracking per priority area with the area's name (``Queries.mitigations``)."""
+    return _call("mitigations")
+
+
+def _existing_store() -> AnnotationStore | None:
+    """The store beside the current database if there is one (reading never creates it)."""
+    return overlay.store_for(Path(current().path))
+
+
+def history(**kw: Any) -> pl.DataFrame:
+    """Changes, newest first (``AnnotationStore.history``: entity_kind, entity_id, user, field, since, limit)."""
+    store = _existing_store()
+    return store.history(**kw) if store is not None else pl.DataFrame(schema=HISTORY_SCHEMA)
+
+
+def unplaced() -> pl.DataFrame:
+    """Corrections the last rebuild could not carry over (``AnnotationStore.unplaced``)."""
+    store = _existing_store()
+    return store.unplaced() if store is not None else pl.DataFrame(schema=UNPLACED_SCHEMA)

@@ -131,6 +131,7 @@ def etl(
         reuse=reuse, recluster_share=recluster_share, progress=progress,
     ))
     total = sum(summary.stage_seconds.values())
+    _carry_annotations(summary.db)
     if summary.reused_from:
         typer.echo(f"unchanged since run {summary.reused_from}: republished {summary.db} as run {summary.run_id} "
                    f"in {total:.1f} s (--no-reuse rebuilds)")
@@ -141,6 +142,21 @@ def etl(
         f"duplicates {summary.n_duplicates}, {summary.n_clusters} clusters, {total:.1f} s (run {summary.run_id})"
     )
     _echo_unmapped(summary.unmapped_categories)
+
+
+def _carry_annotations(db: Path) -> None:
+    """Carry the analysts' corrections over to the build just published (annotations/carry.py); one line.
+    Never fails the ETL: the build is published, and a store that cannot be read is left as it was."""
+    from annotations.carry import carry_over
+
+    try:
+        result = carry_over(db)
+    except Exception as exc:  # noqa: BLE001 - whatever is wrong with the store, the published build stands
+        typer.echo(f"warning: the annotations beside {db} were not carried over ({exc}); the store file was left "
+                   "as it was", err=True)
+        return
+    if result is not None:
+        typer.echo(result.summary())
 
 
 def _echo_unmapped(unmapped: dict[str, int], limit: int = 20) -> None:
@@ -241,6 +257,54 @@ def report(
     weights = Weights(success=w_success, volume=w_volume, severity=w_severity, resistance=w_resistance)
     path = build_report(db, filters, fmt, out, top=top, weights=weights)
     typer.echo(f"wrote {path}")
+
+
+annotations_app = typer.Typer(help="Export or import the analysts' annotations (corrections, mitigation tracking) "
+                               "kept beside a database (docs/annotations.md).", no_args_is_help=True)
+app.add_typer(annotations_app, name="annotations")
+
+
+@annotations_app.command("export")
+def annotations_export(
+    db: Annotated[Path, typer.Option(help="The database whose annotations (DB.annotations.sqlite) to export.")],
+    fmt: Annotated[str, typer.Option("--format", help="json | csv.")] = "json",
+    out: Annotated[Optional[Path], typer.Option(help="Output file (default: standard output).")] = None,
+) -> None:
+    """Write the current corrections and mitigations as JSON or CSV (one row per set field)."""
+    from annotations.store import AnnotationStore, store_path_for
+    from annotations.transfer import export_text
+
+    if not store_path_for(db).exists():
+        raise UserError(f"there are no annotations beside {db} (no {store_path_for(db).name})")
+    text = export_text(AnnotationStore.for_database(db), fmt)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {out}", err=True)
+
+
+@annotations_app.command("import")
+def annotations_import(
+    file: Annotated[Path, typer.Argument(help="A JSON or CSV file written by `redteam-risk annotations export`.")],
+    db: Annotated[Path, typer.Option(help="The database whose annotations to add to (created beside it if needed).")],
+    user: Annotated[str, typer.Option(help="Who the history records as making these changes.")] = "local",
+) -> None:
+    """Apply an exported file: each valid row is set (with a history row), each invalid row reported with its
+    reason; exits 1 when a row was rejected."""
+    from annotations.store import AnnotationStore
+    from annotations.transfer import import_file
+
+    if not db.is_file():
+        raise UserError(f"database not found: {db}")
+    result = import_file(AnnotationStore.for_database(db), file, user=user)
+    for n, reason in result.rejected[:50]:
+        typer.echo(f"row {n}: {reason}", err=True)
+    if len(result.rejected) > 50:
+        typer.echo(f"… and {len(result.rejected) - 50} more rejected rows", err=True)
+    typer.echo(result.summary())
+    if result.rejected:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ import polars as pl
 
 import sql
 from annotations import overlay
+from annotations.store import MITIGATION_SCHEMA
 from etl import store
 from etl.domain import ANTHROPIC_MODEL_TYPES, TABLES, Weights
 from etl.errors import UserError
@@ -171,8 +172,7 @@ class Queries:
         updated_at, updated_by."""
         path = overlay.database_path(self.con)
         store_ = overlay.store_for(path) if path is not None else None
-        frame = store_.mitigations() if store_ is not None else pl.DataFrame(schema={c: pl.String for c in (
-            "kind", "key", "status", "owner", "due_date", "note", "link", "updated_at", "updated_by")})
+        frame = store_.mitigations() if store_ is not None else pl.DataFrame(schema=MITIGATION_SCHEMA)
         names = self.sql(
             f"with clusters as (\n{sql.read('queries', 'clusters_in_scope')}\n)\n"
             "select 'theme' as kind, theme as key, coalesce(display_name, theme) as area_name from themes "

@@ -88,6 +88,8 @@ class ReportContent:
     clusters: pl.DataFrame | None = None
     attacks: pl.DataFrame | None = None  # only for the XLSX/CSV exports
     has_interventions: bool = True  # some attack in scope names its intervention (model_type); else models stand in
+    corrections: dict[str, int] = field(default_factory=dict)  # Queries.corrected_counts: analyst corrections in scope
+    mitigations: pl.DataFrame | None = None  # Queries.mitigations: mitigation tracking per priority area
 
     @property
     def n_attacks(self) -> int:
@@ -173,6 +175,8 @@ def gather(
         clusters=cluster_frame,
         attacks=q.export_frame(filters) if with_attacks else None,
         has_interventions=bool(q.in_scope(filters, "count(model_type) > 0 as has_types")["has_types"][0]),
+        corrections=q.corrected_counts(filters),
+        mitigations=q.mitigations(),
     )
     log.info("reports: gathered %d attacks in scope in %.2f s", content.n_attacks, time.perf_counter() - t0)
     return content

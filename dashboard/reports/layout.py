@@ -206,7 +206,19 @@ def _summary(c: ReportContent) -> str:
         if shaky:
             text += (f" Caution: {shaky} of them rest mostly on low-confidence themes; review those themes "
                      "before acting on their rank.")
-    return text
+    return text + " " + corrections_text(c.corrections)
+
+
+def corrections_text(counts: dict[str, int]) -> str:
+    """One sentence on the analyst corrections in scope (``Queries.corrected_counts``)."""
+    if not counts.get("total"):
+        return ("No value in scope is an analyst correction: every theme, success label and cluster is as the "
+                "build inferred it.")
+    parts = [f"{fmt_int(counts.get('theme', 0))} themes", f"{fmt_int(counts.get('success', 0))} success verdicts",
+             f"{fmt_int(counts.get('cluster', 0))} attacks of renamed, re-themed or merged clusters",
+             f"{fmt_int(counts.get('excluded', 0))} attacks excluded from the metrics"]
+    return (f"{fmt_int(counts['total'])} values in scope are analyst corrections and are used in every number "
+            f"here ({', '.join(parts)}).")
 
 
 def _area(r: dict) -> Area:
@@ -363,7 +375,22 @@ def _tables(c: ReportContent) -> tuple[Table, ...]:
          ("Mean harmlessness", "num", "mean_harmlessness")],
         c.scaling.sort("model_type", "model_size_b", nulls_last=True), note=ci_note,
     )
-    return priority, themes, clusters, mitigation, scaling
+    return priority, themes, clusters, mitigation, scaling, _mitigation_status(c)
+
+
+def _mitigation_status(c: ReportContent) -> Table:
+    """The analysts' mitigation tracking per priority area (annotations store), themes first."""
+    frame = c.mitigations if c.mitigations is not None else pl.DataFrame(
+        schema={k: pl.String for k in ("kind", "key", "area_name", "status", "owner", "due_date", "note", "link")})
+    return _table(
+        "mitigation-status", "Mitigation status",
+        ("What the team decided for each priority area it tracks: status, owner, due date, note and link, as "
+         "recorded in the dashboard." if frame.height else "No priority area has a recorded mitigation status."),
+        [("Kind", "text", "kind"), ("Area", "text", lambda r: readable(r.get("area_name") or r.get("key"), NAME_CHARS)),
+         ("Key", "text", "key"), ("Status", "text", lambda r: readable((r.get("status") or "").replace("_", " "))),
+         ("Owner", "text", "owner"), ("Due", "text", "due_date"), ("Note", "text", "note"), ("Link", "text", "link")],
+        frame.sort("kind", "key", descending=[True, False]),
+    )
 
 
 def _methodology(c: ReportContent) -> tuple[Note, ...]:

@@ -18,6 +18,7 @@ import polars as pl
 import xlsxwriter
 
 from dashboard.reports.content import ReportContent
+from dashboard.reports.layout import corrections_text
 from dashboard.safety import neutralise_formula, neutralise_frame, to_csv_bytes
 from etl import domain
 
@@ -30,6 +31,7 @@ SHEET_NAMES = {
     "scaling": "Model type x size",
     "intervention_effects": "Intervention effects",
     "attacks": "Attacks",
+    "mitigations": "Mitigation status",
 }
 
 
@@ -54,6 +56,7 @@ def _about_rows(c: ReportContent) -> list[tuple[str, object]]:
         ("Filters", c.filters_text),
         ("Success means", c.success_definition),
         ("Priority weights", ", ".join(f"{k} {getattr(c.weights, k):g}" for k in domain.COMPONENTS)),
+        ("Analyst corrections", corrections_text(c.corrections)),
     ]
     for f in s.inputs:
         rows.append(("Input file", f"{f.path} (sha256 {f.sha256}, {f.n_loaded} loaded)"))
@@ -91,6 +94,8 @@ def build_xlsx(c: ReportContent) -> bytes:
             "scaling": c.scaling,
             "intervention_effects": c.intervention_effects,
         }
+        if c.mitigations is not None:
+            frames["mitigations"] = c.mitigations
         if c.attacks is not None:
             frames["attacks"] = c.attacks
         for key, frame in frames.items():
