@@ -39,7 +39,7 @@ def roles_server(e2e_db: Path, artifacts: Path, tmp_path_factory: pytest.TempPat
 def sign_in(page, url: str, password: str) -> None:
     page.goto(url)
     settle(page)
-    page.get_by_label("Password").fill(password)
+    page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Enter").click()
     settle(page)
     page.get_by_test_id("stSidebar").get_by_text(re.compile("Signed in as")).wait_for()
@@ -125,20 +125,20 @@ def test_editor_corrects_and_a_viewer_sees_it_read_only(browser, roles_server, a
     viewer.get_by_test_id("stSidebar").get_by_text("viewer · viewer (read only)").wait_for()
     viewer.get_by_text("Mitigation: in progress").first.wait_for()
     viewer.get_by_text(caption).first.wait_for()
-    for name in ("overview", "attack_map", "priorities", "explorer", "history"):
-        viewer.get_by_test_id("stSidebarNav").get_by_role("link").filter(
-            has_text=re.compile({"overview": "Overview", "attack_map": "Attack map", "priorities": "Priorities",
-                                 "explorer": "Explorer", "history": "History"}[name])).first.click()
-        settle(viewer)
+    for name in ("overview", "attack_map", "priorities", "explorer", "history", "attack"):
+        if name == "attack":  # one overridden attack, opened by its link
+            sign_in(viewer, f"{server}/explorer?attack={OVERRIDDEN[0]}", VIEWER)
+            viewer.get_by_text("success set to yes").first.wait_for()
+        else:
+            viewer.get_by_test_id("stSidebarNav").get_by_role("link").filter(
+                has_text=re.compile({"overview": "Overview", "attack_map": "Attack map", "priorities": "Priorities",
+                                     "explorer": "Explorer", "history": "History"}[name])).first.click()
+            settle(viewer)
         if name == "attack_map":
             pick(viewer, "Or choose a cluster", re.compile(r"^0: "))
             settle(viewer)
-        if name == "explorer":
-            pick(viewer, "Open transcript", OVERRIDDEN[0])
-            settle(viewer)
-            viewer.get_by_text("success set to yes").first.wait_for()
-        if name == "history":
-            viewer.get_by_test_id("stDataFrame").first.wait_for()
+        if name == "history":  # 1 rename + 20 themes + 5 verdicts + 1 status
+            viewer.get_by_text(re.compile(r"^27 changes shown")).wait_for()
         assert viewer.get_by_test_id("stForm").count() == 0, name
         assert viewer.get_by_test_id("stExpander").filter(has_text=re.compile("Correct|Track")).count() == 0, name
         assert viewer.get_by_role("button", name=re.compile(r"^(Save|Apply|Undo)")).count() == 0, name
