@@ -55,7 +55,7 @@ ui.caption(n, filters, options)
 st.subheader("Ranking")
 component_cols = [f"{c}_score" for c in charts.PRIORITY_COMPONENTS]
 areas = editing.with_mitigations(areas, kind)
-shown = editing.status_filter(areas, "priority_status")
+shown = editing.status_filter(areas, f"priority_status_{kind}")
 table = shown.select(
     "rank", pl.col(name_col).alias("area"), "score", *component_cols, "n_attacks", "success_rate", "success_ci_low",
     "success_ci_high", "share_of_attacks", "needs_review_share", "severity", "resistance_cell",

@@ -163,7 +163,7 @@ def test_editor_tracks_a_mitigation_and_priorities_filter_by_status(make, store)
     row = area_row(at, "Misinformation & conspiracy theories")
     assert (row["mitigation"], row["owner"], row["link"]) == ("in progress", "Trust & Safety",
                                                               "https://tickets.example.org/RISK-1")
-    at.multiselect(key="priority_status").select("in_progress").run()
+    at.multiselect(key="priority_status_theme").select("in_progress").run()
     assert list(next(d.value for d in at.dataframe if "area" in d.value.columns)["area"]) == [
         "Misinformation & conspiracy theories"]
     go(at, "overview")
@@ -278,3 +278,17 @@ def test_hostile_text_in_every_annotation_field_renders_as_text(make, store, mon
         shown = "\n".join([t.value for t in at.text] + [plain(v) for v in markdown]
                           + [str(v) for d in at.dataframe for v in d.value.to_numpy().ravel()])
         assert HOSTILE in shown, page  # literally, as text (a table cell, a text element or escaped markdown)
+
+
+def test_data_and_runs_lists_the_corrections_a_rebuild_could_not_carry_over(make, db, tmp_path):
+    from annotations.carry import carry_over
+    from annotations.store import store_path_for
+
+    # a correction made on an earlier build, of an attack this build no longer has
+    earlier = AnnotationStore(store_path_for(db), db_path=tmp_path / "earlier-build.duckdb")
+    earlier.set_attack_note("gone-0001", "keep me", user="lead@example.org")
+    assert carry_over(db).attacks_unplaced == 1
+    at = open_page(make(), "data_runs")
+    assert "1 analyst correction could not be placed" in texts(at)
+    unplaced = next(d.value for d in at.dataframe if "reason" in d.value.columns and "entity_id" in d.value.columns)
+    assert list(unplaced["entity_id"]) == ["gone-0001"] and "keep me" in unplaced["value"].iloc[0]
