@@ -199,12 +199,13 @@ def cluster_form(cluster_id: int, options: data.FilterOptions) -> None:
         ]), f"Cluster {cluster_id} saved.")
 
 
-def correction_line(attack_id: str) -> str | None:
-    """The analyst's corrections of one attack in one plain-text line (for ``st.text``), or None."""
+def correction_line(attack_id: str, options: data.FilterOptions) -> str | None:
+    """The analyst's corrections of one attack in one plain-text line (for ``st.text``; the values above it are
+    the build's), or None."""
     now = attack_correction(attack_id)
     parts = []
     if now["theme"] is not None:
-        parts.append(f"theme set to {now['theme']}")
+        parts.append(f"theme set to {options.themes.get(now['theme'], now['theme'])}")
     if now["success"] is not None:
         parts.append(f"success set to {'yes' if now['success'] else 'no'}")
     if now["exclusion"] is not None:

@@ -109,7 +109,7 @@ if record.get("attack_method"):
     provenance.append(f"attack method: {record['attack_method']}")
 st.text(" · ".join(provenance))
 st.text(f"Task: {record['task_description'] or ''}")
-corrected = editing.correction_line(attack_id)
+corrected = editing.correction_line(attack_id, options)
 if corrected:
     st.text(corrected)
 editing.attack_form(attack_id, options)

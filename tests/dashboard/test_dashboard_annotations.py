@@ -185,7 +185,7 @@ def test_viewer_sees_the_corrections_but_no_edit_widget(make, store, monkeypatch
             at.selectbox(key="map_cluster").set_value(0).run()
         if page == "explorer":
             at.selectbox(key="explorer_open_").set_value("a00000").run()
-            assert "Analyst corrections: theme set to violence_incitement" in texts(at)
+            assert "Analyst corrections: theme set to Violence & incitement" in texts(at)
         if page == "priorities":
             at.radio(key="priority_kind").set_value("cluster").run()
             assert "Moon-landing hoaxes" in set(next(d.value for d in at.dataframe if "area" in d.value.columns)["area"])

@@ -45,12 +45,25 @@ def sign_in(page, url: str, password: str) -> None:
     page.get_by_test_id("stSidebar").get_by_text(re.compile("Signed in as")).wait_for()
 
 
+def nav(page, title: str) -> None:
+    """Go to another page in the same session (the sidebar's page link)."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link").filter(has_text=title).first.click()
+    settle(page)
+    page.locator("h1").filter(has_text=title).first.wait_for()
+
+
 def expand(page, title: str):
     """Open the expander titled ``title``; its content."""
     box = page.get_by_test_id("stExpander").filter(has_text=title).first
-    box.scroll_into_view_if_needed()
-    box.locator("summary").first.click()
-    return box
+    for _ in range(5):  # a click that lands while the app re-renders is lost (or hits a detached node); again
+        try:
+            if box.locator("details[open]").count() == 0:
+                box.locator("summary").first.click(timeout=5000)
+            box.locator("details[open]").first.wait_for(timeout=3000)
+            return box
+        except Exception:  # noqa: BLE001 - playwright's Error / TimeoutError; retried
+            settle(page)
+    raise AssertionError(f"the expander {title!r} did not open")
 
 
 def submit(page, box, button: str, done: str) -> None:
@@ -125,22 +138,19 @@ def test_editor_corrects_and_a_viewer_sees_it_read_only(browser, roles_server, a
     viewer.get_by_test_id("stSidebar").get_by_text("viewer · viewer (read only)").wait_for()
     viewer.get_by_text("Mitigation: in progress").first.wait_for()
     viewer.get_by_text(caption).first.wait_for()
-    for name in ("overview", "attack_map", "priorities", "explorer", "history", "attack"):
+    # the 20 moved attacks count for violence now: 140 of 482 attacks (120 before)
+    viewer.get_by_text(re.compile(r"^Violence & incitement: .*29% of attacks")).first.wait_for()
+    for name in ("overview", "priorities", "attack"):  # the map and History pages: AppTest covers them
+        if name == "priorities":
+            nav(viewer, "Priorities")
+            choose_radio(viewer.locator("body"), "Clusters")
+            settle(viewer)
+            viewer.locator(".js-plotly-plot").get_by_text(NEW_NAME).first.wait_for()
+            shoot(viewer, artifacts, "annotations-viewer-priorities")
         if name == "attack":  # one overridden attack, opened by its link
             sign_in(viewer, f"{server}/explorer?attack={OVERRIDDEN[0]}", VIEWER)
             viewer.get_by_text("success set to yes").first.wait_for()
-        else:
-            viewer.get_by_test_id("stSidebarNav").get_by_role("link").filter(
-                has_text=re.compile({"overview": "Overview", "attack_map": "Attack map", "priorities": "Priorities",
-                                     "explorer": "Explorer", "history": "History"}[name])).first.click()
-            settle(viewer)
-        if name == "attack_map":
-            pick(viewer, "Or choose a cluster", re.compile(r"^0: "))
-            settle(viewer)
-        if name == "history":  # 1 rename + 20 themes + 5 verdicts + 1 status
-            viewer.get_by_text(re.compile(r"^27 changes shown")).wait_for()
         assert viewer.get_by_test_id("stForm").count() == 0, name
         assert viewer.get_by_test_id("stExpander").filter(has_text=re.compile("Correct|Track")).count() == 0, name
         assert viewer.get_by_role("button", name=re.compile(r"^(Save|Apply|Undo)")).count() == 0, name
-        shoot(viewer, artifacts, f"annotations-viewer-{name}")
     assert_inert(viewer)
