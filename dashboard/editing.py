@@ -130,14 +130,39 @@ def show_flash() -> None:
         st.success(message, icon=":material/check:")
 
 
-def apply(action: Callable[[], Any], done: str) -> bool:
-    """Run one write; on success rerun with ``done`` as the confirmation (escaped here), on a refused or
-    invalid write show why and return False."""
+class Shown:
+    """What one edit form showed the user: its values are the defaults of this *generation* of the form, fixed
+    at its first render. On submit only the fields the user changed from these are written, so a form left
+    open while another editor saves elsewhere never writes its stale values back over theirs. A successful
+    save starts a new generation (new widget keys), which shows the current values."""
+
+    def __init__(self, form: str, now: dict) -> None:
+        self.form = form
+        self.generation = st.session_state.setdefault(f"_form_gen_{form}", 0)
+        self.values: dict = st.session_state.setdefault(f"_form_shown_{form}_{self.generation}", dict(now))
+
+    def __getitem__(self, field: str) -> Any:
+        return self.values[field]
+
+    def key(self, field: str) -> str:
+        """The widget key of ``field`` in this generation of the form."""
+        return f"{self.form}_{field}_g{self.generation}"
+
+    def saved(self) -> None:
+        st.session_state.pop(f"_form_shown_{self.form}_{self.generation}", None)
+        st.session_state[f"_form_gen_{self.form}"] = self.generation + 1
+
+
+def apply(action: Callable[[], Any], done: str, shown: Shown | None = None) -> bool:
+    """Run one write; on success start a new generation of the form (``shown``) and rerun with ``done`` as the
+    confirmation (escaped here); on a refused or invalid write show why and return False."""
     try:
         action()
     except UserError as exc:  # auth.NotAllowed, annotations.store.AnnotationError
         st.error(escape_markdown(exc))
         return False
+    if shown is not None:
+        shown.saved()
     flash(escape_markdown(done))
     return True
 
@@ -156,11 +181,11 @@ def _changed(pairs: list[tuple[bool, Callable[[], Any]]]) -> list[Callable[[], A
     return [write for differs, write in pairs if differs]
 
 
-def _save(writes: list[Callable[[], Any]], done: str) -> None:
+def _save(writes: list[Callable[[], Any]], done: str, shown: Shown) -> None:
     if not writes:
         st.info("Nothing changed.")
         return
-    apply(lambda: [write() for write in writes], done)
+    apply(lambda: [write() for write in writes], done, shown)
 
 
 def _theme_name(options: data.FilterOptions) -> Callable[[str | None], str]:
@@ -176,27 +201,28 @@ def cluster_form(cluster_id: int, options: data.FilterOptions) -> None:
         return
     cluster_id = int(cluster_id)
     now = cluster_correction(cluster_id)
-    label_now = now["label"] or options.clusters.get(cluster_id, "")
+    shown = Shown(f"cluster_{cluster_id}", {**now, "label": now["label"] or options.clusters.get(cluster_id, ""),
+                                            "reviewed": bool(now["reviewed"])})
     themes = [None, *options.themes]
     others = [None, *(c for c in options.clusters if c >= 0 and c != cluster_id)]
     with st.expander(f"Correct cluster {cluster_id}", icon=":material/edit:"), \
             st.form(f"cluster_form_{cluster_id}", border=False):
-        label = st.text_input("Name", value=label_now, max_chars=200, key=f"cluster_label_{cluster_id}")
-        theme = st.selectbox("Theme of its attacks", themes, key=f"cluster_theme_{cluster_id}",
-                             index=themes.index(now["theme"]) if now["theme"] in themes else 0,
+        label = st.text_input("Name", value=shown["label"], max_chars=200, key=shown.key("label"))
+        theme = st.selectbox("Theme of its attacks", themes, key=shown.key("theme"),
+                             index=themes.index(shown["theme"]) if shown["theme"] in themes else 0,
                              format_func=_theme_name(options))
-        into = st.selectbox("Merge into", others, key=f"cluster_merge_{cluster_id}",
-                            index=others.index(now["merged_into"]) if now["merged_into"] in others else 0,
+        into = st.selectbox("Merge into", others, key=shown.key("merge"),
+                            index=others.index(shown["merged_into"]) if shown["merged_into"] in others else 0,
                             format_func=lambda c: "not merged" if c is None else f"{c}: {options.clusters.get(c, '')}")
-        reviewed = st.checkbox("Reviewed", value=bool(now["reviewed"]), key=f"cluster_reviewed_{cluster_id}")
+        reviewed = st.checkbox("Reviewed", value=shown["reviewed"], key=shown.key("reviewed"))
         submitted = st.form_submit_button("Save cluster", icon=":material/save:")
     if submitted:
         _save(_changed([
-            (label.strip() != label_now, lambda: rename_cluster(cluster_id, label.strip())),
-            (theme != now["theme"], lambda: set_cluster_theme(cluster_id, theme)),
-            (into != now["merged_into"], lambda: merge_cluster(cluster_id, into)),
-            (reviewed != bool(now["reviewed"]), lambda: mark_cluster_reviewed(cluster_id, reviewed)),
-        ]), f"Cluster {cluster_id} saved.")
+            (label.strip() != shown["label"], lambda: rename_cluster(cluster_id, label.strip())),
+            (theme != shown["theme"], lambda: set_cluster_theme(cluster_id, theme)),
+            (into != shown["merged_into"], lambda: merge_cluster(cluster_id, into)),
+            (reviewed != shown["reviewed"], lambda: mark_cluster_reviewed(cluster_id, reviewed)),
+        ]), f"Cluster {cluster_id} saved.", shown)
 
 
 def correction_line(attack_id: str, options: data.FilterOptions) -> str | None:
@@ -219,27 +245,27 @@ def attack_form(attack_id: str, options: data.FilterOptions) -> None:
     """Theme, success verdict, exclusion and note of one attack (editors only)."""
     if not auth.can_edit():
         return
-    now = attack_correction(attack_id)
+    shown = Shown(f"attack_{attack_id}", attack_correction(attack_id))
     themes = [None, *options.themes]
     verdicts = list(SUCCESS_LABELS)
     exclusions = list(EXCLUSION_LABELS)
     with st.expander("Correct this attack", icon=":material/edit:"), st.form("attack_form", border=False):
-        theme = st.selectbox("Theme", themes, key=f"attack_theme_{attack_id}", format_func=_theme_name(options),
-                             index=themes.index(now["theme"]) if now["theme"] in themes else 0)
-        success = st.radio("Analyst verdict on success", verdicts, key=f"attack_success_{attack_id}",
-                           index=verdicts.index(now["success"]), format_func=SUCCESS_LABELS.get, horizontal=True)
-        exclusion = st.radio("Counted in the metrics?", exclusions, key=f"attack_exclusion_{attack_id}",
-                             index=exclusions.index(now["exclusion"]) if now["exclusion"] in exclusions else 0,
+        theme = st.selectbox("Theme", themes, key=shown.key("theme"), format_func=_theme_name(options),
+                             index=themes.index(shown["theme"]) if shown["theme"] in themes else 0)
+        success = st.radio("Analyst verdict on success", verdicts, key=shown.key("success"),
+                           index=verdicts.index(shown["success"]), format_func=SUCCESS_LABELS.get, horizontal=True)
+        exclusion = st.radio("Counted in the metrics?", exclusions, key=shown.key("exclusion"),
+                             index=exclusions.index(shown["exclusion"]) if shown["exclusion"] in exclusions else 0,
                              format_func=EXCLUSION_LABELS.get, horizontal=True)
-        note = st.text_area("Note", value=now["note"] or "", max_chars=5000, key=f"attack_note_{attack_id}")
+        note = st.text_area("Note", value=shown["note"] or "", max_chars=5000, key=shown.key("note"))
         submitted = st.form_submit_button("Save attack", icon=":material/save:")
     if submitted:
         _save(_changed([
-            (theme != now["theme"], lambda: set_attack_theme([attack_id], theme)),
-            (success != now["success"], lambda: set_attack_success([attack_id], success)),
-            (exclusion != now["exclusion"], lambda: set_attack_exclusion([attack_id], exclusion)),
-            (note.strip() != (now["note"] or ""), lambda: set_attack_note(attack_id, note.strip() or None)),
-        ]), f"Attack {attack_id} saved.")
+            (theme != shown["theme"], lambda: set_attack_theme([attack_id], theme)),
+            (success != shown["success"], lambda: set_attack_success([attack_id], success)),
+            (exclusion != shown["exclusion"], lambda: set_attack_exclusion([attack_id], exclusion)),
+            (note.strip() != (shown["note"] or ""), lambda: set_attack_note(attack_id, note.strip() or None)),
+        ]), f"Attack {attack_id} saved.", shown)
 
 
 BULK_ACTIONS = {"theme": "Move them to a theme", "success": "Set the success verdict",
@@ -315,31 +341,31 @@ def mitigation_form(areas: pl.DataFrame, kind: str, name_col: str, key: str) -> 
     with st.expander("Track the mitigation of an area", icon=":material/assignment:"):
         area = st.selectbox("Area", list(rows), key=f"{key}_area",
                             format_func=lambda k: f"#{rows[k]['rank']} {rows[k][name_col]}")
-        now = rows[area]
+        shown = Shown(f"{key}_{area}", {f: rows[area][f] for f in MITIGATION_COLUMNS})
         with st.form(f"{key}_form_{area}", border=False):
             statuses = list(STATUS_LABELS)
-            status = st.selectbox("Status", statuses, index=statuses.index(now["status"]), format_func=STATUS_LABELS.get,
-                                  key=f"{key}_status_{area}")
-            owner = st.text_input("Owner", value=now["owner"] or "", max_chars=200, key=f"{key}_owner_{area}")
-            due = st.date_input("Due date", value=due_date(now["due_date"]), key=f"{key}_due_{area}")
-            note = st.text_area("Note", value=now["note"] or "", max_chars=5000, key=f"{key}_note_{area}")
-            link = st.text_input("Link (http or https)", value=now["link"] or "", max_chars=2000,
-                                 key=f"{key}_link_{area}")
+            status = st.selectbox("Status", statuses, index=statuses.index(shown["status"]),
+                                  format_func=STATUS_LABELS.get, key=shown.key("status"))
+            owner = st.text_input("Owner", value=shown["owner"] or "", max_chars=200, key=shown.key("owner"))
+            due = st.date_input("Due date", value=due_date(shown["due_date"]), key=shown.key("due"))
+            note = st.text_area("Note", value=shown["note"] or "", max_chars=5000, key=shown.key("note"))
+            link = st.text_input("Link (http or https)", value=shown["link"] or "", max_chars=2000,
+                                 key=shown.key("link"))
             submitted = st.form_submit_button("Save", icon=":material/save:")
     if not submitted:
         return
     fields = {}
-    if status != now["status"]:
+    if status != shown["status"]:
         fields["status"] = status
     for name, value in (("owner", owner), ("note", note), ("link", link)):
-        if value.strip() != (now[name] or ""):
+        if value.strip() != (shown[name] or ""):
             fields[name] = value.strip()  # "" clears the field
-    if due != due_date(now["due_date"]):
+    if due != due_date(shown["due_date"]):
         fields["due_date"] = due.isoformat() if due else ""
     if not fields:
         st.info("Nothing changed.")
         return
-    apply(lambda: set_mitigation(kind, area, **fields), f"Mitigation of {now[name_col]} saved.")
+    apply(lambda: set_mitigation(kind, area, **fields), f"Mitigation of {rows[area][name_col]} saved.", shown)
 
 
 MITIGATION_CONFIG = {

@@ -20,6 +20,7 @@ from tests.dashboard.test_dashboard_app import APP, TIMEOUT, metric, open_page, 
 from tests.fixture_db import XSS_ID
 
 PIRACY_RLHF = {"themes": "digital_piracy_ip", "model_types": "rlhf", "model_sizes": ["13B", "52B"]}  # 20 attacks
+MISINFO_FORM = "priority_mitigation_theme_misinformation_conspiracy_"  # widget keys: + field + generation
 HOSTILE = "<script>alert(1)</script> **bold** [x](javascript:alert(1)) ![t](http://example.invalid/t.png) :red[r] $x$"
 
 
@@ -84,8 +85,8 @@ def area_row(at: AppTest, area: str) -> dict:
 def test_editor_renames_a_cluster_and_the_priorities_use_the_new_name(make, store):
     at = open_page(make(), "attack_map")
     at.selectbox(key="map_cluster").set_value(0).run()
-    at.text_input(key="cluster_label_0").input("Moon-landing hoaxes")
-    at.checkbox(key="cluster_reviewed_0").check()
+    at.text_input(key="cluster_0_label_g0").input("Moon-landing hoaxes")
+    at.checkbox(key="cluster_0_reviewed_g0").check()
     button(at, "Save cluster").click().run()
     assert not at.exception and "Cluster 0 saved" in texts(at)
     assert store.cluster_corrections().filter(pl.col("cluster_id") == 0).row(0, named=True)["label"] == \
@@ -139,8 +140,8 @@ def test_editor_overrides_success_and_the_success_rate_changes(make, store):
 def test_editor_corrects_one_attack_with_a_verdict_an_exclusion_and_a_note(make, store):
     at = open_page(make(attack="a00000"), "explorer")
     n_before = data_attacks(make)
-    at.radio(key="attack_exclusion_a00000").set_value("duplicate")
-    at.text_area(key="attack_note_a00000").input("Same as a00001.")
+    at.radio(key="attack_a00000_exclusion_g0").set_value("duplicate")
+    at.text_area(key="attack_a00000_note_g0").input("Same as a00001.")
     button(at, "Save attack").click().run()
     assert not at.exception and "Attack a00000 saved" in texts(at)
     assert "excluded as duplicate; note: Same as a00001." in texts(at)
@@ -154,9 +155,9 @@ def data_attacks(make) -> int:
 def test_editor_tracks_a_mitigation_and_priorities_filter_by_status(make, store):
     at = open_page(make(), "priorities")
     at.selectbox(key="priority_mitigation_theme_area").set_value("misinformation_conspiracy").run()
-    at.selectbox(key="priority_mitigation_theme_status_misinformation_conspiracy").set_value("in_progress")
-    at.text_input(key="priority_mitigation_theme_owner_misinformation_conspiracy").input("Trust & Safety")
-    at.text_input(key="priority_mitigation_theme_link_misinformation_conspiracy").input(
+    at.selectbox(key=MISINFO_FORM + "status_g0").set_value("in_progress")
+    at.text_input(key=MISINFO_FORM + "owner_g0").input("Trust & Safety")
+    at.text_input(key=MISINFO_FORM + "link_g0").input(
         "https://tickets.example.org/RISK-1")
     button(at, "Save").click().run()
     assert not at.exception and "Mitigation of Misinformation & conspiracy theories saved" in texts(at)
@@ -170,6 +171,21 @@ def test_editor_tracks_a_mitigation_and_priorities_filter_by_status(make, store)
     assert "Mitigation: in progress · owner Trust & Safety" in texts(at)
     history = store.history()
     assert set(history["field"]) == {"status", "owner", "link"} and set(history["user"]) == {"local"}
+
+
+def test_a_form_left_open_writes_only_what_its_user_changed(make, store):
+    """Two editors: B saves an owner while A's form (opened before) still shows none; A's save of the status
+    must not write A's stale empty owner back over B's."""
+    at = open_page(make(), "priorities")
+    at.selectbox(key="priority_mitigation_theme_area").set_value("misinformation_conspiracy").run()
+    store.set_mitigation("theme", "misinformation_conspiracy", owner="Bob", user="bob@example.org")
+    at.run()  # A's session reruns (any interaction): A's form keeps what it showed
+    at.selectbox(key=MISINFO_FORM + "status_g0").set_value("mitigated")
+    button(at, "Save").click().run()
+    assert not at.exception
+    row = store.mitigations().row(0, named=True)
+    assert (row["status"], row["owner"]) == ("mitigated", "Bob")
+    assert at.text_input(key=MISINFO_FORM + "owner_g1").value == "Bob"  # the next form shows B's owner
 
 
 def test_viewer_sees_the_corrections_but_no_edit_widget(make, store, monkeypatch):
