@@ -173,6 +173,7 @@ class DatabaseFacts:
 
     themes: frozenset[str]
     clusters: frozenset[int]
+    attack_ids: frozenset[str]
     run_id: str | None
     fit_id: str | None
 
@@ -209,13 +210,25 @@ class AnnotationStore:
 
     # plumbing
 
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection to the store, kept open: closing the last connection to a WAL file
+        checkpoints it, which would cost every write a sync. Reopened when the file at the path was replaced."""
+        try:
+            inode = os.stat(self.path).st_ino
+        except FileNotFoundError:
+            raise AnnotationError(f"The annotations store {self.path} was removed.") from None
+        cached = getattr(self._local, "conn", None)
+        if cached is not None and cached[1] == inode:
+            return cached[0]
+        if cached is not None:
+            cached[0].close()
+        con = connect(self.path)
+        self._local.conn = (con, inode)
+        return con
+
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        con = connect(self.path)
-        try:
-            yield con
-        finally:
-            con.close()
+        yield getattr(self._local, "con", None) or self._connection()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -232,18 +245,17 @@ class AnnotationStore:
                 outer.execute("release write")
                 raise
             return
-        con = connect(self.path)
+        con = self._connection()
+        con.execute("begin immediate")
         try:
-            con.execute("begin immediate")
-            try:
-                yield con
+            before = con.total_changes
+            yield con
+            if con.total_changes != before:  # a write that changed nothing keeps the version (and caches)
                 con.execute("update meta set value = cast(value as integer) + 1 where key = 'revision'")
-                con.execute("commit")
-            except BaseException:
-                con.execute("rollback")
-                raise
-        finally:
-            con.close()
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
 
     def _record(self, con: sqlite3.Connection, user: str, kind: str, entity_id: str, field: str, old: str | None,
                 new: str | None, source: str | None = None, at: str | None = None) -> int:
@@ -316,8 +328,9 @@ class AnnotationStore:
             if not isinstance(attack_id, str) or not attack_id.strip():
                 raise AnnotationError(f"An attack id must be a non-empty text, not {attack_id!r}.")
         ids = list(dict.fromkeys(ids))
-        if self.db_path is not None and self.db_path.exists():
-            missing = missing_attack_ids(self.db_path, ids)
+        facts = self.database_facts()
+        if facts is not None:
+            missing = [i for i in ids if i not in facts.attack_ids]
             if missing:
                 raise AnnotationError(f"{len(missing)} of the attack ids are not in the database (e.g. "
                                       f"{missing[0]!r}); nothing was changed.")
@@ -340,7 +353,8 @@ class AnnotationStore:
                 old_text = encode("attack", field, None if old is None else bool(old) if field == "success" else old)
                 if old_text == new:
                     continue
-                con.execute("insert into attack_corrections (attack_id) values (?) on conflict do nothing", (attack_id,))
+                con.execute("insert into attack_corrections (attack_id) values (?) on conflict do nothing",
+                            (attack_id,))
                 con.execute(f"update attack_corrections set {field} = ? where attack_id = ?", (stored, attack_id))
                 changes.append(self._record(con, user, "attack", attack_id, field, old_text, new, source, at))
             con.execute("delete from attack_corrections where theme is null and success is null and "
@@ -711,11 +725,12 @@ def read_database_facts(db_path: Path) -> DatabaseFacts | None:
             themes |= {r[0] for r in con.execute(
                 "select distinct theme from published.attacks where theme is not null").fetchall()}
             clusters = {int(r[0]) for r in con.execute("select cluster_id from published.clusters").fetchall()}
+            attack_ids = {r[0] for r in con.execute("select attack_id from published.attacks").fetchall()}
             runs = con.sql("select * from published.runs").pl()
     except Exception:  # noqa: BLE001 - an unreadable database only means the values cannot be checked
         return None
     run = etl_store.latest_run(runs)
-    return DatabaseFacts(themes=frozenset(themes), clusters=frozenset(clusters),
+    return DatabaseFacts(themes=frozenset(themes), clusters=frozenset(clusters), attack_ids=frozenset(attack_ids),
                          run_id=None if run is None else run.get("run_id"), fit_id=fit_id(run))
 
 
@@ -723,18 +738,6 @@ def cluster_members(db_path: Path, cluster_id: int) -> list[str]:
     with _published(db_path) as con:
         return [r[0] for r in con.execute("select attack_id from published.attacks where cluster_id = ?",
                                           [int(cluster_id)]).fetchall()]
-
-
-def missing_attack_ids(db_path: Path, ids: list[str]) -> list[str]:
-    """The ids of ``ids`` that the published database does not hold (in order)."""
-    try:
-        with _published(db_path) as con:
-            present = {r[0] for r in con.execute(
-                "select attack_id from published.attacks where list_contains(?::varchar[], attack_id)",
-                [ids]).fetchall()}
-    except Exception:  # noqa: BLE001 - unreadable database: nothing to check against
-        return []
-    return [i for i in ids if i not in present]
 
 
 def store_exists(db_path: str | Path) -> bool:

@@ -30,7 +30,6 @@ from annotations.store import (
     MITIGATION_KINDS,
     AnnotationError,
     AnnotationStore,
-    missing_attack_ids,
 )
 
 FORMAT = "redteam-risk-annotations"
@@ -71,7 +70,7 @@ def export_text(store: AnnotationStore, fmt: str = "json") -> str:
                           indent=1) + "\n"
     if fmt == "csv":
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n", quoting=csv.QUOTE_ALL)  # CR too
         writer.writeheader()
         for r in data:
             writer.writerow({k: ("'" + v if v.startswith(CSV_QUOTED) else v) for k, v in r.items()})
@@ -92,7 +91,8 @@ class ImportResult:
 def parse(path: Path) -> list[dict[str, str]]:
     """The rows of an export file (JSON or CSV, by content); ``AnnotationError`` when the file is unusable."""
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        with open(path, encoding="utf-8-sig", newline="") as fh:  # newline="": CR inside a CSV value stays
+            text = fh.read()
     except FileNotFoundError:
         raise AnnotationError(f"The annotations file {path} does not exist.") from None
     except UnicodeDecodeError:
@@ -144,8 +144,8 @@ def import_file(store: AnnotationStore, path: Path, *, user: str = "local") -> I
         else:
             valid.append((n, kind, entity_id, name, value))
     attack_ids = [e for _, k, e, _, _ in valid if k == "attack"]
-    missing = set(missing_attack_ids(store.db_path, attack_ids)) if attack_ids and store.db_path is not None \
-        and store.db_path.exists() else set()
+    facts = store.database_facts()
+    missing = {a for a in attack_ids if a not in facts.attack_ids} if facts is not None else set()
     bulk: dict[tuple[str, str | None], list[tuple[int, str]]] = defaultdict(list)
     with store.transaction(source=f"import {Path(path).name}"):
         for n, kind, entity_id, name, value in valid:

@@ -280,7 +280,8 @@ def annotations_export(
     if out is None:
         typer.echo(text, nl=False)
         return
-    out.write_text(text, encoding="utf-8")
+    with open(out, "w", encoding="utf-8", newline="") as fh:  # written as is: a CR in a value stays a CR
+        fh.write(text)
     typer.echo(f"wrote {out}", err=True)
 
 

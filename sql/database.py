@@ -13,8 +13,9 @@ rates are fractions 0–1.
 
 Query-time overlays (the analyst corrections of ``annotations/``, loaded by ``annotations.overlay`` when a
 ``Queries`` is made) have one place to plug in: the ``source_attacks`` CTE of
-``sql/queries/attacks_in_scope.sql`` (and, for cluster labels and themes, ``sql/queries/clusters_in_scope.sql``). Every filtered question (``Queries.in_scope``, the metric views
-through ``sql.scoped``, the priority score) reads attacks through it; only whole-database facts
+``sql/queries/attacks_in_scope.sql`` (and, for cluster labels and themes, ``sql/queries/clusters_in_scope.sql``).
+Every filtered question (``Queries.in_scope``, the metric views through ``sql.scoped``, the priority score)
+reads attacks through it; only whole-database facts
 (``filter_options``, ``attack``, the tables of the Data & runs page) read the ``attacks`` table itself.
 """
 

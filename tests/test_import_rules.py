@@ -6,7 +6,8 @@ test imported counts):
 - the UI (every dashboard page, rendered through Streamlit's AppTest on the fixture database, the report
   builder writing an HTML report with its charts, and the CLI module) never loads torch, umap or hdbscan
   (nor sentence-transformers, which would pull torch in);
-- the ETL's light modules (store, schema, metrics, the CLI) never load Streamlit or the dashboard.
+- the ETL's light modules (store, schema, metrics, the CLI) never load Streamlit or the dashboard;
+- the analysts' annotations (store, overlay, carry-over, export/import) load no UI and no pipeline stage.
 """
 
 from __future__ import annotations
@@ -37,6 +38,13 @@ def loaded_after(code: str, *, env: dict[str, str] | None = None, timeout: float
 
 @pytest.mark.parametrize("module", ["sql.database", "sql.priority", "sql.filters", "etl.domain"])
 def test_the_query_layer_loads_no_ui_and_no_pipeline_stage(module):
+    loaded = loaded_after(f"import {module}")
+    assert not loaded & {*UI, *HEAVY}, f"import {module} loads {sorted(loaded & {*UI, *HEAVY})}"
+
+
+@pytest.mark.parametrize("module", ["annotations.store", "annotations.overlay", "annotations.carry",
+                                    "annotations.transfer"])
+def test_the_annotations_load_no_ui_and_no_pipeline_stage(module):
     loaded = loaded_after(f"import {module}")
     assert not loaded & {*UI, *HEAVY}, f"import {module} loads {sorted(loaded & {*UI, *HEAVY})}"
 
