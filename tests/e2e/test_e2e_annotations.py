@@ -24,8 +24,9 @@ pytestmark = pytest.mark.e2e
 VIEWER, EDITOR = "e2e-viewer", "e2e-editor"
 PIRACY_RLHF = urlencode({"themes": "digital_piracy_ip", "model_types": "rlhf", "model_sizes": ["13B", "52B"]},
                         doseq=True)  # 20 attacks
-MISINFO_RLHF_52B = urlencode({"themes": "misinformation_conspiracy", "model_types": "rlhf", "model_sizes": "52B"})
-OVERRIDDEN = [f"a{i:05d}" for i in range(110, 115)]  # the first five misinformation · rlhf · 52B attacks
+# cluster 0 (misinformation how-to) · rlhf · 52B: five attacks
+CLUSTER0_RLHF_52B = urlencode({"cluster_ids": "0", "model_types": "rlhf", "model_sizes": "52B"})
+OVERRIDDEN = [f"a{i:05d}" for i in range(110, 120, 2)]
 NEW_NAME = "Moon-landing hoaxes"
 
 
@@ -100,15 +101,13 @@ def test_editor_corrects_and_a_viewer_sees_it_read_only(browser, roles_server, a
     box.get_by_text("Change all 20 attacks").click()
     submit(editor, box, "Apply", "20 attacks moved to Violence & incitement.")
 
-    # 3. override five success labels, one attack at a time
-    sign_in(editor, f"{server}/explorer?{MISINFO_RLHF_52B}", EDITOR)
-    for attack_id in OVERRIDDEN:
-        pick(editor, "Open transcript", attack_id)
-        settle(editor)
-        box = expand(editor, "Correct this attack")
-        choose_radio(box, "successful")
-        submit(editor, box, "Save attack", f"Attack {attack_id} saved.")
-    editor.get_by_text("success set to yes").first.wait_for()
+    # 3. override five success labels, in one bulk action
+    sign_in(editor, f"{server}/explorer?{CLUSTER0_RLHF_52B}", EDITOR)
+    box = expand(editor, "Correct all 5 attacks in view at once")
+    choose_radio(box, "Set the success verdict")
+    choose_radio(box, "successful")
+    box.get_by_text("Change all 5 attacks").click()
+    submit(editor, box, "Apply", "5 attacks marked successful.")
 
     # 4. misinformation: in progress
     sign_in(editor, f"{server}/priorities", EDITOR)
