@@ -55,8 +55,8 @@ ui.caption(n, filters, options)
 st.subheader("Ranking")
 component_cols = [f"{c}_score" for c in charts.PRIORITY_COMPONENTS]
 areas = editing.with_mitigations(areas, kind)
-shown = editing.status_filter(areas, f"priority_status_{kind}")
-table = shown.select(
+by_status = editing.status_filter(areas, f"priority_status_{kind}")
+table = by_status.select(
     "rank", pl.col(name_col).alias("area"), "score", *component_cols, "n_attacks", "success_rate", "success_ci_low",
     "success_ci_high", "share_of_attacks", "needs_review_share", "severity", "resistance_cell",
     "resistance_success_rate", *editing.SHOWN_COLUMNS, "explanation",
@@ -76,8 +76,8 @@ st.dataframe(
     },
 )
 ui.caption(n, filters, options)
-if shown.height < areas.height:
-    st.caption(f"Showing {shown.height:,} of {areas.height:,} areas (mitigation status filter).")
+if by_status.height < areas.height:
+    st.caption(f"Showing {by_status.height:,} of {areas.height:,} areas (mitigation status filter).")
 editing.mitigation_form(areas, kind, name_col, f"priority_mitigation_{kind}")
 if kind == "cluster":
     ranked = areas.sort("rank").filter(pl.col("cluster_id") >= 0)
