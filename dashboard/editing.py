@@ -272,12 +272,13 @@ BULK_ACTIONS = {"theme": "Move them to a theme", "success": "Set the success ver
                 "exclusion": "Exclude them from the metrics (or count them again)"}
 
 
-def bulk_form(ids: Callable[[], list[str]], n: int, options: data.FilterOptions) -> None:
-    """One correction for every attack in view (``ids()`` is called only on submit), editors only."""
+def bulk_form(ids: Callable[[], list[str]], n: int, options: data.FilterOptions, which: str = "in view") -> None:
+    """One correction for ``n`` attacks (``ids()`` is called only on submit; ``which`` says which, in our own
+    words), editors only."""
     if not auth.can_edit() or n == 0:
         return
     themes = list(options.themes)
-    with st.expander(f"Correct all {n:,} attacks in view at once", icon=":material/edit_note:"), \
+    with st.expander(f"Correct all {n:,} attacks {which} at once", icon=":material/edit_note:"), \
             st.form("bulk_form", border=False):
         action = st.radio("Change", list(BULK_ACTIONS), format_func=BULK_ACTIONS.get, key="bulk_action")
         theme = st.selectbox("Theme", themes, format_func=options.themes.get, key="bulk_theme")
@@ -295,7 +296,8 @@ def bulk_form(ids: Callable[[], list[str]], n: int, options: data.FilterOptions)
     write, what = {
         "theme": (lambda chosen: set_attack_theme(chosen, theme), f"moved to {options.themes.get(theme, theme)}"),
         "success": (lambda chosen: set_attack_success(chosen, success), f"marked {SUCCESS_LABELS[success]}"),
-        "exclusion": (lambda chosen: set_attack_exclusion(chosen, exclusion), EXCLUSION_LABELS[exclusion]),
+        "exclusion": (lambda chosen: set_attack_exclusion(chosen, exclusion),
+                      "counted again" if exclusion is None else f"excluded as {EXCLUSION_LABELS[exclusion]}"),
     }[action]
     chosen = ids()
     apply(lambda: write(chosen), f"{len(chosen):,} attacks {what}.")

@@ -114,6 +114,22 @@ def test_editor_moves_attacks_to_another_theme_and_every_count_follows(make, sto
     assert "analyst-corrected: 20 themes" in texts(at)
 
 
+def test_editor_corrects_only_the_rows_ticked_in_the_table(make, store):
+    at = open_page(make(**PIRACY_RLHF), "explorer")
+    ticked = list(at.dataframe[0].value["attack_id"].iloc[[0, 2, 3]])
+    at.session_state["explorer_table"] = {"selection": {"rows": [0, 2, 3], "columns": [], "cells": []}}
+    at.run()
+    assert any(e.label == "Correct all 3 attacks ticked in the table at once" for e in at.expander)
+    at.radio(key="bulk_action").set_value("exclusion")
+    at.radio(key="bulk_exclusion").set_value("not_an_attack")
+    at.checkbox(key="bulk_confirm").check()
+    button(at, "Apply").click().run()
+    assert "3 attacks excluded as not an attack." in texts(at)
+    excluded = store.attack_corrections().filter(pl.col("exclusion") == "not_an_attack")["attack_id"].to_list()
+    assert sorted(excluded) == sorted(ticked)
+    assert "n = 17 attacks" in texts(at)
+
+
 def test_bulk_change_needs_confirmation(make, store):
     at = open_page(make(**PIRACY_RLHF), "explorer")
     at.radio(key="bulk_action").set_value("success")
