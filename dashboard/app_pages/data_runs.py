@@ -42,9 +42,9 @@ unplaced = data.unplaced()
 if unplaced.height == 0:
     st.success("Every analyst correction applies to this build (or there is none).")
 else:
-    st.warning(f"{unplaced.height:,} analyst correction{'s' if unplaced.height != 1 else ''} could not be placed on this build (their attack or cluster "
-               "is gone). They are kept, not dropped: see the reason per row, and the History page for who made "
-               "them.", icon=":material/link_off:")
+    st.warning(f"{unplaced.height:,} analyst correction{'s' if unplaced.height != 1 else ''} could not be placed on "
+               "this build (their attack or cluster is gone). They are kept, not dropped: see the reason per row, "
+               "and the History page for who made them.", icon=":material/link_off:")
     st.dataframe(unplaced, hide_index=True, key="unplaced_table")
 
 st.subheader("Rows per table")

@@ -77,8 +77,13 @@ def edit_widgets(at: AppTest) -> list[str]:
             or b.label.startswith("Undo")]
 
 
+def area_table(at: AppTest):
+    """The Priorities ranking table (a pandas frame)."""
+    return next(d.value for d in at.dataframe if "area" in d.value.columns)
+
+
 def area_row(at: AppTest, area: str) -> dict:
-    table = next(d.value for d in at.dataframe if "area" in d.value.columns)
+    table = area_table(at)
     return table[table["area"] == area].iloc[0].to_dict()
 
 
@@ -93,7 +98,7 @@ def test_editor_renames_a_cluster_and_the_priorities_use_the_new_name(make, stor
         "Moon-landing hoaxes"
     go(at, "priorities")
     at.radio(key="priority_kind").set_value("cluster").run()
-    assert "Moon-landing hoaxes" in set(next(d.value for d in at.dataframe if "area" in d.value.columns)["area"])
+    assert "Moon-landing hoaxes" in set(area_table(at)["area"])
 
 
 def test_editor_moves_attacks_to_another_theme_and_every_count_follows(make, store):
@@ -181,7 +186,7 @@ def test_editor_tracks_a_mitigation_and_priorities_filter_by_status(make, store)
     assert (row["mitigation"], row["owner"], row["link"]) == ("in progress", "Trust & Safety",
                                                               "https://tickets.example.org/RISK-1")
     at.multiselect(key="priority_status_theme").select("in_progress").run()
-    assert list(next(d.value for d in at.dataframe if "area" in d.value.columns)["area"]) == [
+    assert list(area_table(at)["area"]) == [
         "Misinformation & conspiracy theories"]
     go(at, "overview")
     assert "Mitigation: in progress · owner Trust & Safety" in texts(at)
@@ -220,7 +225,7 @@ def test_viewer_sees_the_corrections_but_no_edit_widget(make, store, monkeypatch
             assert "Analyst corrections: theme set to Violence & incitement" in texts(at)
         if page == "priorities":
             at.radio(key="priority_kind").set_value("cluster").run()
-            assert "Moon-landing hoaxes" in set(next(d.value for d in at.dataframe if "area" in d.value.columns)["area"])
+            assert "Moon-landing hoaxes" in set(area_table(at)["area"])
         assert not edit_widgets(at), (page, edit_widgets(at))
         assert not at.text_area and [d.key for d in at.date_input] in ([], ["history_since"]), page
     assert "analyst-corrected: 2 themes" in texts(go(at, "overview"))
