@@ -126,7 +126,9 @@ def can_edit() -> bool:
     try:
         if oidc_configured():
             email = _oidc_email()
-            return email is not None and email.strip().lower() in editor_emails()
+            if email is None or st.user.get("email_verified") is False:  # an unverified address proves nothing
+                return False
+            return email.strip().lower() in editor_emails()
         if configured_password() or configured_editor_password():
             # the role was granted at sign-in; it lapses if the editor password is removed meanwhile
             return st.session_state.get(_SESSION_KEY) == EDITOR and configured_editor_password() is not None

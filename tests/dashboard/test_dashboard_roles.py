@@ -64,6 +64,15 @@ def test_oidc_editors_are_listed_by_e_mail(app, fresh_resources, email, role):
     assert signed_in_as(at) == f"Signed in as {email} · {role}"
 
 
+def test_an_unverified_oidc_e_mail_is_not_an_editor(app, fresh_resources):
+    at = app()
+    at.secrets["auth"] = OIDC
+    at.secrets["roles"] = {"editors": ["lead@example.org"]}
+    at.user = {"is_logged_in": True, "email": "lead@example.org", "email_verified": False}
+    at.run()
+    assert signed_in_as(at).endswith("viewer (read only)")
+
+
 def test_oidc_without_an_editor_list_makes_everyone_a_viewer(app, fresh_resources):
     at = app()
     at.secrets["auth"] = OIDC
