@@ -35,6 +35,7 @@ PAGES = (
     ("compare.py", "Compare", ":material/compare_arrows:"),
     ("explorer.py", "Explorer", ":material/table_rows:"),
     ("data_runs.py", "Data & runs", ":material/database:"),
+    ("history.py", "History", ":material/history:"),
 )
 
 
@@ -72,6 +73,7 @@ def run() -> None:
     filters_ui.sidebar(options)
     page = st.navigation([st.Page(PAGES_DIR / f, title=t, icon=i, default=k == 0) for k, (f, t, i) in enumerate(PAGES)])
     st.sidebar.caption(f"Database: {escape_markdown(data.database_label())}")
+    st.sidebar.caption(f"Signed in as {auth.role_label()}")
     try:
         page.run()
     except data.DatabaseUnavailable as exc:  # the file vanished while the page ran

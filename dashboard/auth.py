@@ -5,6 +5,14 @@
   password is never logged or kept in session state.
 - OIDC: an ``[auth]`` section in ``.streamlit/secrets.toml`` switches on ``st.login`` / ``st.user``.
 When both are configured, both are required. With neither, the dashboard is open (bind it to 127.0.0.1).
+
+Roles: viewers read, editors change annotations (``current_user`` / ``can_edit``).
+- OIDC: the signed-in e-mail is the user; editors are listed in ``[roles] editors = ["a@example.org", …]``
+  (compared case-insensitively). Everyone else who signs in is a viewer.
+- Password (without OIDC): ``password`` signs in as "viewer", ``editor_password`` (or the env var
+  ``REDTEAM_RISK_EDITOR_PASSWORD``) as "editor". Either password opens the dashboard.
+- Neither: the local single user ("local") may edit, unless ``[roles] local_editing = false``.
+Every write path calls ``require_edit`` (server side), not only the code that draws the widgets.
 """
 
 from __future__ import annotations
@@ -26,14 +34,21 @@ from etl.errors import UserError
 log = logging.getLogger("redteam_risk.dashboard")
 
 PASSWORD_ENV = "REDTEAM_RISK_PASSWORD"
+EDITOR_PASSWORD_ENV = "REDTEAM_RISK_EDITOR_PASSWORD"
+LOCAL_USER = "local"
+EDITOR, VIEWER = "editor", "viewer"
 MAX_FAILURES = 5  # wrong passwords allowed per window before a lockout
 WINDOW_SECONDS = 60.0
 LOCKOUT_SECONDS = 60.0
-_SESSION_KEY = "_redteam_risk_authenticated"
+_SESSION_KEY = "_redteam_risk_authenticated"  # the password role of the session: "editor" or "viewer"
 
 
 class AccessConfigError(UserError):
     """Access control is configured in a way that cannot be read; the dashboard stays locked."""
+
+
+class NotAllowed(UserError):
+    """A write was asked for by a session without the editor role."""
 
 
 def _secret(name: str):
@@ -53,8 +68,85 @@ def configured_password() -> str | None:
     return str(value) if value else None
 
 
+def configured_editor_password() -> str | None:
+    """The editor password from secrets or the environment, or None."""
+    value = _secret("editor_password") or os.environ.get(EDITOR_PASSWORD_ENV)
+    return str(value) if value else None
+
+
 def oidc_configured() -> bool:
     return bool(_secret("auth"))
+
+
+def access_configured() -> bool:
+    """Whether any access control (a password, an editor password or OIDC) is configured."""
+    return bool(configured_password() or configured_editor_password() or oidc_configured())
+
+
+def _roles() -> dict:
+    roles = _secret("roles") or {}
+    if not hasattr(roles, "get"):
+        raise AccessConfigError("[roles] in .streamlit/secrets.toml must be a table, e.g. "
+                                '[roles] editors = ["analyst@example.org"].')
+    return roles
+
+
+def editor_emails() -> frozenset[str]:
+    """``[roles] editors`` as lower-case e-mail addresses (OIDC)."""
+    editors = _roles().get("editors") or []
+    if isinstance(editors, str) or not all(isinstance(e, str) for e in editors):
+        raise AccessConfigError('[roles] editors in .streamlit/secrets.toml must be a list of e-mail addresses, '
+                                'e.g. editors = ["analyst@example.org"].')
+    return frozenset(e.strip().lower() for e in editors if e.strip())
+
+
+def _oidc_email() -> str | None:
+    if not st.user.is_logged_in:
+        return None
+    email = st.user.get("email")
+    return str(email) if email else None
+
+
+def current_user() -> str:
+    """Who this session is, for the history: the OIDC e-mail (or name), "editor"/"viewer" after a password
+    sign-in, or "local" when no access control is configured."""
+    if oidc_configured():
+        if not st.user.is_logged_in:
+            return "anonymous"
+        return _oidc_email() or str(st.user.get("name") or st.user.get("sub") or "unknown")
+    if configured_password() or configured_editor_password():
+        role = st.session_state.get(_SESSION_KEY)
+        return role if role in (EDITOR, VIEWER) else "anonymous"
+    return LOCAL_USER
+
+
+def can_edit() -> bool:
+    """Whether this session may change annotations (see the module docstring). Fails closed: a broken
+    secrets file or an unknown session is never an editor."""
+    try:
+        if oidc_configured():
+            email = _oidc_email()
+            if email is None or st.user.get("email_verified") is False:  # an unverified address proves nothing
+                return False
+            return email.strip().lower() in editor_emails()
+        if configured_password() or configured_editor_password():
+            # the role was granted at sign-in; it lapses if the editor password is removed meanwhile
+            return st.session_state.get(_SESSION_KEY) == EDITOR and configured_editor_password() is not None
+        return _roles().get("local_editing", True) is True  # anything but true/absent: read-only
+    except AccessConfigError:
+        return False
+
+
+def role_label() -> str:
+    """One line for the sidebar: who is signed in and whether they may edit (markdown-escaped)."""
+    return f"{escape_markdown(current_user())} · {'editor' if can_edit() else 'viewer (read only)'}"
+
+
+def require_edit() -> str:
+    """The user to record for a write; raises ``NotAllowed`` unless the session has the editor role."""
+    if not can_edit():
+        raise NotAllowed("Only editors can change annotations; this session may only read.")
+    return current_user()
 
 
 @dataclass
@@ -117,21 +209,22 @@ def require_access() -> bool:
     try:
         oidc = oidc_configured()
         expected = configured_password()
+        editor = configured_editor_password()
+        editor_emails()  # a malformed [roles] table locks the dashboard like a malformed secrets file
     except AccessConfigError as exc:
         st.title("Red-team risk dashboard")
         st.error(escape_markdown(exc))
         return False
     if oidc and not _oidc_gate():
         return False
-    if expected is None or st.session_state.get(_SESSION_KEY):
+    if (expected is None and editor is None) or st.session_state.get(_SESSION_KEY) in (EDITOR, VIEWER):
         return True
-    return _password_gate(expected)
+    return _password_gate(expected, editor)  # with OIDC too: both are needed (the e-mail decides the role)
 
 
 def _oidc_gate() -> bool:
     if st.user.is_logged_in:
-        with st.sidebar:
-            st.caption(f"Signed in as {escape_markdown(st.user.get('email') or st.user.get('name') or 'user')}")
+        with st.sidebar:  # app.py names the user and the role in the sidebar once the database is open
             if st.button("Log out"):
                 st.logout()
         return True
@@ -142,7 +235,7 @@ def _oidc_gate() -> bool:
     return False
 
 
-def _password_gate(expected: str) -> bool:
+def _password_gate(expected: str | None, editor: str | None) -> bool:
     st.title("Red-team risk dashboard")
     keys = _client_keys()
     limiter = _limiter()
@@ -156,9 +249,12 @@ def _password_gate(expected: str) -> bool:
     if not submitted:
         st.info("This dashboard is password protected.")
         return False
-    if check_password(candidate or "", expected):
+    # both comparisons always run, so the time taken does not tell which password was tried
+    is_editor = editor is not None and check_password(candidate or "", editor)
+    is_viewer = expected is not None and check_password(candidate or "", expected)
+    if is_editor or is_viewer:
         limiter.clear([keys[1]])
-        st.session_state[_SESSION_KEY] = True
+        st.session_state[_SESSION_KEY] = EDITOR if is_editor else VIEWER
         st.rerun()
     limiter.fail(keys, time.monotonic())
     log.warning("dashboard: wrong password attempt from %s", keys[0])

@@ -8,6 +8,7 @@ formulas or personal data. The dashboard shows them only through plain-text elem
 from __future__ import annotations
 
 import re
+from urllib.parse import quote, urlsplit
 
 import polars as pl
 
@@ -23,6 +24,30 @@ def escape_markdown(text: object) -> str:
     """``text`` as literal characters inside Streamlit markdown (captions, alerts): every special character
     backslash-escaped and line breaks flattened, so data can add no link, image, heading or HTML."""
     return MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def safe_url(url: object) -> str | None:
+    """``url`` when it is an absolute http(s) address, percent-encoded so it cannot end a markdown link or an
+    HTML attribute early (spaces, quotes, brackets, angle brackets); None for anything else
+    (``javascript:``, ``data:``, relative paths, control characters)."""
+    text = str(url or "").strip()
+    if not text or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        return None
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return quote(text, safe=":/?#@!&+,;=%~-._")
+
+
+def markdown_link(url: object, text: object | None = None) -> str:
+    """A markdown link to ``url`` labelled with ``text`` (default: the address), both escaped; plain escaped
+    text when ``url`` is not a safe http(s) address."""
+    safe = safe_url(url)
+    label = escape_markdown(text if text is not None else (url or ""))
+    return f"[{label}]({safe})" if safe else label
 
 
 def mask_pii(text: str | None) -> str:

@@ -22,7 +22,7 @@ def page(title: str, intro: str | None = None) -> tuple[Filters, data.FilterOpti
     # Pages only run through app.py's st.navigation, after the gate; this is the second lock.
     if not st.session_state.get(_ALLOWED):
         try:
-            locked = bool(auth.configured_password() or auth.oidc_configured())
+            locked = auth.access_configured()
         except auth.AccessConfigError:
             locked = True
         if locked:
@@ -33,9 +33,32 @@ def page(title: str, intro: str | None = None) -> tuple[Filters, data.FilterOpti
     return filters_ui.current(), data.filter_options()
 
 
+# corrected_counts key -> (one, many)
+CORRECTION_WORDS = {"theme": ("theme", "themes"), "success": ("success verdict", "success verdicts"),
+                    "cluster": ("attack in a corrected cluster", "attacks in corrected clusters")}
+
+
+def corrections_note(filters: Filters) -> str:
+    """How many values in scope are analyst-corrected (``data.corrected_counts``), e.g. "analyst-corrected:
+    20 themes, 5 success verdicts; 2 attacks excluded by analysts", or "" when none is."""
+    counts = data.corrected_counts(filters)
+    parts = [f"{counts[k]:,} {one if counts[k] == 1 else many}" for k, (one, many) in CORRECTION_WORDS.items()
+             if counts.get(k)]
+    excluded = counts.get("excluded") or 0
+    if not parts and not excluded:
+        return ""
+    text = "analyst-corrected: " + (", ".join(parts) or "none")
+    if excluded:
+        text += f"; {excluded:,} attack{'s' if excluded != 1 else ''} excluded by analysts"
+    return text
+
+
 def scope_line(n: int, filters: Filters, options: data.FilterOptions, unit: str = "attacks") -> str:
-    """``n = … · <active filters>``, markdown-escaped (filter values come from the URL and the data)."""
-    return f"n = {n:,} {unit} · {escape_markdown(filters_ui.describe(filters, options))}"
+    """``n = … · <active filters>[ · analyst-corrected: …]``, markdown-escaped (filter values come from the URL
+    and the data)."""
+    line = f"n = {n:,} {unit} · {escape_markdown(filters_ui.describe(filters, options))}"
+    note = corrections_note(filters)
+    return f"{line} · {note}" if note else line
 
 
 def caption(n: int, filters: Filters, options: data.FilterOptions, unit: str = "attacks") -> None:

@@ -1,4 +1,5 @@
-"""Attack map: every attack at its 2-D position (the paper's Fig. 2); select points or a cluster to list them.
+"""Attack map: every attack at its 2-D position (the paper's Fig. 2); select points or a cluster to list them;
+editors correct the chosen cluster (name, theme, merge, reviewed).
 
 Colourings the data cannot support (rating, harmlessness) are not offered, and a line says which column would
 enable them. Weak cluster members are drawn smaller; the hover gives each theme's confidence and provenance.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, ui
+from dashboard import charts, data, editing, ui
 from dashboard.safety import escape_markdown
 
 EXPLORER_IDS = "explorer_ids"  # session key read by the explorer page
@@ -18,6 +19,7 @@ COLOR_LABELS = {"rating": "Rating", "theme": "Theme", "cluster": "Cluster", "har
 
 filters, options = ui.page("Attack map", "Each point is one attack, placed by the similarity of its text (UMAP of "
                                          "sentence embeddings). Drag a box or lasso to select attacks.")
+editing.show_flash()
 points = data.map_points(filters)
 if points.height == 0:
     ui.empty(filters, options)
@@ -73,3 +75,5 @@ if chosen is not None:
         st.session_state[EXPLORER_IDS] = tuple(chosen["attack_id"].to_list())
         st.session_state["explorer_ids_label"] = what
         st.switch_page("app_pages/explorer.py")
+    if not rows and cluster is not None:
+        editing.cluster_form(cluster, options)

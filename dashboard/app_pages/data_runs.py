@@ -1,4 +1,5 @@
-"""Data & runs: build history, row counts, rejected rows with reasons, and the harm taxonomy in use."""
+"""Data & runs: build history, row counts, rejected rows with reasons, the analyst corrections the last build could
+not carry over, and the harm taxonomy in use."""
 
 from __future__ import annotations
 
@@ -35,6 +36,16 @@ else:
     )
     st.caption(f"{len(unmapped):,} labels, {sum(int(n) for n in unmapped.values()):,} attacks: their themes come from "
                "the model. Map them with `redteam-risk etl … --category-map FILE` (docs/taxonomy.md).")
+
+st.subheader("Corrections the last build could not carry over")
+unplaced = data.unplaced()
+if unplaced.height == 0:
+    st.success("Every analyst correction applies to this build (or there is none).")
+else:
+    st.warning(f"{unplaced.height:,} analyst correction{'s' if unplaced.height != 1 else ''} could not be placed on "
+               "this build (their attack or cluster is gone). They are kept, not dropped: see the reason per row, "
+               "and the History page for who made them.", icon=":material/link_off:")
+    st.dataframe(unplaced, hide_index=True, key="unplaced_table")
 
 st.subheader("Rows per table")
 st.dataframe(data.table_counts(), hide_index=True, key="counts_table")

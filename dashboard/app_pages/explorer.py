@@ -1,4 +1,6 @@
-"""Explorer: a paged table of the attacks in scope, one transcript at a time behind a content warning, CSV export.
+"""Explorer: a paged table of the attacks in scope, one transcript at a time behind a content warning, CSV export;
+editors correct one attack (theme, success verdict, exclusion, note), the rows ticked in the table, or every attack in
+view at once.
 
 Attack text is untrusted: it is shown only through ``st.text`` and ``st.dataframe`` (plain text), never as
 markdown or HTML.
@@ -10,7 +12,7 @@ import math
 
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import data, editing, ui
 from dashboard.safety import escape_markdown, mask_pii
 
 IDS_KEY = "explorer_ids"  # set by the attack map: show only these attacks
@@ -21,6 +23,7 @@ SORT_LABELS = {"source_row": "input order", "rating": "rating", "harmlessness": 
 SOURCE_WORDS = {"model": "the model", "source": "the source's own category", "analyst": "an analyst"}
 
 filters, options = ui.page("Explorer", "Every attack under the filters. Choose one to read its transcript.")
+editing.show_flash()
 
 ids = st.session_state.get(IDS_KEY)
 if ids is not None:
@@ -53,7 +56,7 @@ page_no = min(int(page_no), n_pages)
 rows = data.attacks_page(filters, page_size, (page_no - 1) * page_size, sort, descending, ids=ids)
 event = st.dataframe(
     rows.select([c for c in rows.columns if not absent.get(c)]), hide_index=True, on_select="rerun",
-    selection_mode="single-row", key="explorer_table",
+    selection_mode="multi-row", key="explorer_table",
     column_config={"theme_confidence": st.column_config.NumberColumn("theme confidence", format="percent"),
                    "theme_source": st.column_config.TextColumn("theme from"),
                    "needs_review": st.column_config.CheckboxColumn("needs review")},
@@ -61,7 +64,7 @@ event = st.dataframe(
 ui.caption(total, filters, options)
 
 selected = event.selection.rows if event else []
-picked = rows["attack_id"][selected[0]] if selected else None
+picked = rows["attack_id"][selected[-1]] if selected else None  # the transcript of the last row ticked
 from_url = st.query_params.get(ATTACK_PARAM)
 page_ids = rows["attack_id"].to_list()
 choices = page_ids if from_url is None or from_url in page_ids else [from_url, *page_ids]
@@ -73,6 +76,12 @@ st.download_button(
     f"Download {total:,} rows as CSV", data=lambda: data.export_csv(filters, ids), file_name="attacks.csv",
     mime="text/csv", on_click="ignore", icon=":material/download:", key="explorer_download",
 )
+
+if selected:  # the rows ticked on this page, else every attack in view
+    chosen_ids = [rows["attack_id"][i] for i in selected]
+    editing.bulk_form(lambda: chosen_ids, len(chosen_ids), options, "ticked in the table")
+else:
+    editing.bulk_form(lambda: data.attacks_page(filters, total, 0, ids=ids)["attack_id"].to_list(), total, options)
 
 if attack_id is None:
     if ATTACK_PARAM in st.query_params:
@@ -105,6 +114,10 @@ if record.get("attack_method"):
     provenance.append(f"attack method: {record['attack_method']}")
 st.text(" · ".join(provenance))
 st.text(f"Task: {record['task_description'] or ''}")
+corrected = editing.correction_line(attack_id, options)
+if corrected:
+    st.text(corrected)
+editing.attack_form(attack_id, options)
 
 reveal_key = f"reveal_{attack_id}"
 if not st.session_state.get(reveal_key):

@@ -1,14 +1,18 @@
 """Overview: headline numbers (with the share of low-confidence themes), the top 5 priority areas with their
-explanations, and provenance."""
+explanations and mitigation status, the mitigation tracking of every theme (editable by editors), and
+provenance."""
 
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import data, editing, ui
+from dashboard.safety import markdown_link
 from sql import priority
 
 filters, options = ui.page("Overview", "Red-team attacks on language models, turned into ranked mitigation priorities.")
+editing.show_flash()
 
 run = data.latest_run() or {}
 if run.get("is_demo"):
@@ -48,13 +52,25 @@ areas = data.priority_areas(filters)
 if areas.height == 0:
     ui.empty(filters, options, "priority areas")
 else:
+    areas = editing.with_mitigations(areas, "theme")
     for row in areas.head(5).iter_rows(named=True):
         with st.container(border=True):
             st.markdown(f"**#{row['rank']}** · score {row['score']:.2f}"
                         + (" · :orange[mostly low-confidence themes]" if priority.rests_on_low_confidence(row) else ""))
             st.text(row["explanation"])
+            st.text(editing.mitigation_line(row))
+            if row["link"]:
+                st.markdown(markdown_link(row["link"]))
     st.caption(f"{ui.scope_line(n, filters, options)} · default weights; change them on the Priorities page.")
     st.page_link("app_pages/priorities.py", label="All priority areas and weights", icon=":material/arrow_forward:")
+
+    st.subheader("Mitigation tracking")
+    tracked = editing.status_filter(areas, "overview_status")
+    st.dataframe(tracked.select("rank", pl.col("display_name").alias("theme"), *editing.SHOWN_COLUMNS),
+                 hide_index=True, key="overview_mitigations", column_config=editing.MITIGATION_CONFIG)
+    st.caption(f"{tracked.height:,} of {areas.height:,} themes · areas nobody has tracked yet are open · "
+               f"{ui.scope_line(n, filters, options)}")
+    editing.mitigation_form(areas, "theme", "display_name", "overview_mitigation")
 
 st.subheader("Provenance")
 if not run:

@@ -1,11 +1,12 @@
-"""Priorities: ranked areas with every score component, live weights, and a "why is X above Y" comparison."""
+"""Priorities: ranked areas with every score component and mitigation status (filterable), live weights, a
+"why is X above Y" comparison; editors track mitigations and correct clusters here."""
 
 from __future__ import annotations
 
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, ui
+from dashboard import auth, charts, data, editing, ui
 from dashboard.safety import escape_markdown
 from etl import domain
 from etl.domain import Weights
@@ -18,6 +19,7 @@ filters, options = ui.page(
     "(share of attacks), severity (taxonomy 1–5) and resistance (success on the strongest model cell). "
     "Move the weights to re-rank.",
 )
+editing.show_flash()
 
 defaults = Weights()
 with st.container(border=True):
@@ -52,10 +54,12 @@ ui.caption(n, filters, options)
 
 st.subheader("Ranking")
 component_cols = [f"{c}_score" for c in charts.PRIORITY_COMPONENTS]
-table = areas.select(
+areas = editing.with_mitigations(areas, kind)
+by_status = editing.status_filter(areas, f"priority_status_{kind}")
+table = by_status.select(
     "rank", pl.col(name_col).alias("area"), "score", *component_cols, "n_attacks", "success_rate", "success_ci_low",
     "success_ci_high", "share_of_attacks", "needs_review_share", "severity", "resistance_cell",
-    "resistance_success_rate", "explanation",
+    "resistance_success_rate", *editing.SHOWN_COLUMNS, "explanation",
 )
 st.dataframe(
     table, hide_index=True, key="priority_table",
@@ -68,9 +72,21 @@ st.dataframe(
             "low-confidence themes", format="percent",
             help="Share of the area's attacks whose theme is only the model's best guess (needs review)."),
         "explanation": st.column_config.TextColumn(width="large"),
+        **editing.MITIGATION_CONFIG,
     },
 )
 ui.caption(n, filters, options)
+if by_status.height < areas.height:
+    st.caption(f"Showing {by_status.height:,} of {areas.height:,} areas (mitigation status filter).")
+editing.mitigation_form(areas, kind, name_col, f"priority_mitigation_{kind}")
+if kind == "cluster":
+    ranked = areas.sort("rank").filter(pl.col("cluster_id") >= 0)
+    labels = dict(zip(ranked["cluster_id"].to_list(), ranked["cluster_label"].to_list()))
+    if labels and auth.can_edit():
+        cluster = st.selectbox("Correct a cluster", list(labels), index=None, key="priority_cluster",
+                               placeholder="Choose a cluster", format_func=lambda c: f"{c}: {labels[c]}")
+        if cluster is not None:
+            editing.cluster_form(cluster, options)
 
 st.subheader("Why is one area above another?")
 names = areas.sort("rank")[name_col].to_list()

@@ -21,7 +21,9 @@ PAGES = {
     "priorities": "Priorities",
     "explorer": "Explorer",
     "data_runs": "Data & runs",
+    "history": "History",
 }
+NOT_FILTERED = ("data_runs", "history")  # pages the sidebar filters do not apply to
 N_FIXTURE = 482  # 4 themes × 4 model types × 3 sizes × 10 + the two hostile records
 N_RLHF_52B = 40
 
@@ -56,7 +58,7 @@ def test_every_page_renders_without_errors(app, page):
     assert [t.value for t in at.title] == [PAGES[page]]
     assert not at.error
     # every chart states n and the active filters
-    if page not in ("data_runs",):
+    if page not in NOT_FILTERED:
         assert any(c.value.startswith("n = ") and "All attacks" in c.value for c in at.caption)
 
 
@@ -125,7 +127,7 @@ def test_filter_text_from_the_url_cannot_add_markdown_to_captions(app):
 
 def test_text_search_matching_nothing_shows_a_message_on_every_page(app):
     for page in PAGES:
-        if page == "data_runs":
+        if page in NOT_FILTERED:
             continue
         at = open_page(app(text="no attack says this"), page)
         assert "No attacks match the current filters" in texts(at) or "No priority areas match" in texts(at), page

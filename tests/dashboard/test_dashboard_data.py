@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from dashboard import data
-from dashboard.safety import mask_pii, neutralise_formula, to_csv_bytes
+from dashboard.safety import markdown_link, mask_pii, neutralise_formula, safe_url, to_csv_bytes
 from sql.filters import Filters
 from tests.fixture_db import FORMULA_ID, XSS_ID, write_fixture_db
 
@@ -115,6 +115,22 @@ def test_csv_bytes_neutralise_every_string_column_and_lists():
     back = pl.read_csv(io.BytesIO(to_csv_bytes(frame)), infer_schema=False)
     assert back["a"].to_list() == ["'=x", "ok"]
     assert back["tags"].to_list() == ["'@a; b", None]
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", " JaVaScRiPt:alert(1)", "data:text/html,<b>x</b>",
+                                 "vbscript:x", "/relative/path", "//example.org/x", "http:///no-host", "ftp://x.org/f",
+                                 "https://x.org/\nline", "", None])
+def test_safe_url_refuses_anything_but_absolute_http_links(url):
+    assert safe_url(url) is None
+    assert "](" not in markdown_link(url, "ticket")
+
+
+def test_safe_url_encodes_what_could_end_a_link_or_an_attribute():
+    url = 'https://tickets.example.org/RISK-1?q=a b&x=(1)"><script>*$'
+    safe = safe_url(url)
+    assert safe.startswith("https://tickets.example.org/RISK-1?q=a%20b&x=%281%29%22%3E%3Cscript%3E%2A%24")
+    assert not set(safe) & set(" ()[]<>\"'*$`")
+    assert markdown_link(url, "[RISK-1](javascript:x)") == f"[\\[RISK\\-1\\]\\(javascript\\:x\\)]({safe})"
 
 
 def test_mask_pii_hides_emails_and_phone_numbers_but_not_other_numbers():

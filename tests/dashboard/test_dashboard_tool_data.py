@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from tests.fixture_db import TOOL_CATEGORIES, TOOL_METHODS, TOOL_MODELS, UNMAPPED_CATEGORIES, make_tables
-from tests.dashboard.test_dashboard_app import PAGES, metric, open_page, plain
+from tests.dashboard.test_dashboard_app import NOT_FILTERED, PAGES, metric, open_page, plain
 from tests.dashboard.test_dashboard_app import texts as _texts
 
 TOOL = make_tables(tool_like=True, is_demo=False)["attacks"]
@@ -49,7 +49,7 @@ def test_every_page_renders_on_tool_output(tool_app, page):
         n_sized = TOOL.filter(pl.col("model_size_b").is_not_null()).height
         assert 0 < n_sized < TOOL.height
         assert any(c.value.startswith(f"n = {n_sized:,} attacks") for c in at.caption)
-    elif page != "data_runs":
+    elif page not in NOT_FILTERED:
         assert any(c.value.startswith(f"n = {TOOL.height:,} attacks") for c in at.caption)
 
 
