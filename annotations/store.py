@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -38,6 +39,7 @@ from etl.errors import UserError
 SUFFIX = ".annotations.sqlite"
 MITIGATION_STATUSES = ("open", "in_progress", "mitigated", "accepted_risk")
 MITIGATION_KINDS = ("theme", "cluster")
+_WEB_LINK = re.compile(r"https?://\S", re.IGNORECASE)  # a mitigation link is a web address (never javascript:)
 MITIGATION_FIELDS = ("status", "owner", "due_date", "note", "link")
 EXCLUSION_REASONS = ("not_an_attack", "duplicate")
 ATTACK_FIELDS = ("theme", "success", "exclusion", "note")
@@ -502,6 +504,8 @@ class AnnotationStore:
                 if not isinstance(value, str):
                     raise AnnotationError(f"A mitigation's {field} must be text.")
                 values[field] = value or None
+        if values.get("link") and not _WEB_LINK.match(values["link"]):
+            raise AnnotationError("A mitigation's link must be an http:// or https:// address (e.g. the ticket's URL).")
         if due_date is not None:
             values["due_date"] = _iso_date(due_date)
         entity = f"{kind}:{key}"

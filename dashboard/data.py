@@ -279,18 +279,18 @@ def mitigations() -> pl.DataFrame:
     return _call("mitigations")
 
 
-def _existing_store() -> AnnotationStore | None:
+def existing_store() -> AnnotationStore | None:
     """The store beside the current database if there is one (reading never creates it)."""
     return overlay.store_for(Path(current().path))
 
 
 def history(**kw: Any) -> pl.DataFrame:
     """Changes, newest first (``AnnotationStore.history``: entity_kind, entity_id, user, field, since, limit)."""
-    store = _existing_store()
+    store = existing_store()
     return store.history(**kw) if store is not None else pl.DataFrame(schema=HISTORY_SCHEMA)
 
 
 def unplaced() -> pl.DataFrame:
     """Corrections the last rebuild could not carry over (``AnnotationStore.unplaced``)."""
-    store = _existing_store()
+    store = existing_store()
     return store.unplaced() if store is not None else pl.DataFrame(schema=UNPLACED_SCHEMA)

@@ -93,14 +93,11 @@ def undo(change_id: int) -> int:
 # --- current state, for the edit widgets' defaults -----------------------------------------------------------
 
 
-def _existing_store() -> AnnotationStore | None:
-    """The store if there is one: reading never creates it (a viewer writes nothing, not even an empty file)."""
-    return data._existing_store()
 
 
 def attack_correction(attack_id: str) -> dict:
     """The analyst's corrections of one attack (theme, success, exclusion, note; None where not corrected)."""
-    store = _existing_store()
+    store = data.existing_store()
     frame = store.attack_corrections() if store is not None else None
     rows = frame.filter(pl.col("attack_id") == attack_id).to_dicts() if frame is not None else []
     return rows[0] if rows else {"attack_id": attack_id, "theme": None, "success": None, "exclusion": None,
@@ -108,7 +105,7 @@ def attack_correction(attack_id: str) -> dict:
 
 
 def cluster_correction(cluster_id: int) -> dict:
-    store = _existing_store()
+    store = data.existing_store()
     frame = store.cluster_corrections() if store is not None else None
     rows = frame.filter(pl.col("cluster_id") == int(cluster_id)).to_dicts() if frame is not None else []
     return rows[0] if rows else {"cluster_id": int(cluster_id), "label": None, "theme": None, "merged_into": None,

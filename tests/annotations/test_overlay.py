@@ -137,7 +137,8 @@ def test_reports_state_corrections_and_list_mitigations(db):
     store = AnnotationStore.for_database(db)
     store.set_attack_theme(["a00001", "a00002"], "privacy_pii", user="u")
     store.set_mitigation("theme", "misinformation_conspiracy", status="in_progress", owner="=cmd|' /C calc'!A0",
-                         due_date="2026-12-31", note=HOSTILE_NOTE, link="javascript:alert(1)", user="u")
+                         due_date="2026-12-31", note=HOSTILE_NOTE,
+                         link='https://x.example/"><script>alert(2)</script>', user="u")
     content = gather(open_read_only(db), with_attacks=True, with_charts=False)
     assert content.corrections["theme"] == 2
     md = render(content, "md").decode()
@@ -146,7 +147,7 @@ def test_reports_state_corrections_and_list_mitigations(db):
     html = render(content, "html").decode()
     assert "Mitigation status" in html and "in progress" in html
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
-    assert 'href="javascript' not in html
+    assert 'href="javascript' not in html and "<script>alert(2)" not in html
     # the PDF is printed from this same HTML (dashboard/reports/pdf.py), so it carries the same table
     book = openpyxl.load_workbook(io.BytesIO(render(content, "xlsx")))
     sheet = book["Mitigation status"]

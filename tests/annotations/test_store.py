@@ -183,9 +183,9 @@ def test_hostile_text_is_stored_verbatim_in_every_field(db):
         assert store.attack_corrections()["note"].to_list() == [text]
         store.rename_cluster(0, text, user="u")
         assert store.cluster_corrections()["label"].to_list() == [text]
-        store.set_mitigation("cluster", 0, owner=text, note=text, link=text, user="u")
+        store.set_mitigation("cluster", 0, owner=text, note=text, link=f"https://t.example/{text}", user="u")
         m = store.mitigations().row(0, named=True)
-        assert m["owner"] == m["note"] == m["link"] == text
+        assert m["owner"] == m["note"] == text and m["link"] == f"https://t.example/{text}"
         assert store.history(user=text, limit=1)["new_value"].to_list() == [text]
     assert raw(db, "select count(*) from attacks")[0][0] > 400  # nothing was executed anywhere
 
@@ -263,3 +263,14 @@ def test_concurrent_writers_lose_nothing(db):
     # the history chains: each mitigation note change's old value is the previous note, in change order
     notes = history.filter(history["field"] == "note").sort("change_id")
     assert notes["old_value"].to_list()[1:] == notes["new_value"].to_list()[:-1]
+
+
+def test_a_mitigation_link_must_be_a_web_address(db):
+    store = AnnotationStore.for_database(db)
+    for bad in ("javascript:alert(1)", "JAVASCRIPT:alert(1)", "data:text/html,<script>x</script>", "tracker/T-1",
+                " https://x.example", "https:// x"):
+        with pytest.raises(AnnotationError, match="http"):
+            store.set_mitigation("theme", "misinformation_conspiracy", link=bad, user="u")
+    assert store.mitigations().height == 0  # nothing half-written
+    store.set_mitigation("theme", "misinformation_conspiracy", link="HTTPS://tracker.example/T-1", user="u")
+    assert store.mitigations()["link"].to_list() == ["HTTPS://tracker.example/T-1"]

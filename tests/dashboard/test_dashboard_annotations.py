@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from annotations.store import AnnotationStore
+from annotations.store import AnnotationError, AnnotationStore
 from tests.dashboard.test_dashboard_app import APP, TIMEOUT, metric, open_page, plain, texts
 from tests.fixture_db import XSS_ID
 
@@ -288,8 +288,10 @@ def test_hostile_text_in_every_annotation_field_renders_as_text(make, store, mon
     store.rename_cluster(0, HOSTILE, user=user)
     store.set_attack_note(XSS_ID, HOSTILE, user=user)
     store.set_attack_theme([XSS_ID], "violence_incitement", user=user)
+    with pytest.raises(AnnotationError):  # the store refuses it; the page would not link it either (safe_url)
+        store.set_mitigation("theme", "misinformation_conspiracy", link="javascript:alert(1)", user=user)
     store.set_mitigation("theme", "misinformation_conspiracy", status="in_progress", owner=HOSTILE, note=HOSTILE,
-                         link="javascript:alert(1)", user=user)
+                         user=user)
     store.set_mitigation("theme", "violence_incitement", owner="ok", link=f"https://x.example.org/{HOSTILE}",
                          user=user)
     at = open_page(make(attack=XSS_ID), "overview")
