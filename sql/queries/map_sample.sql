@@ -22,7 +22,10 @@ budget as (
         keep,
         greatest(0, ($max_points::bigint - sum(least(n, keep))) / nullif(sum(n - least(n, keep)), 0)) as share
     from strata
-    cross join (select greatest(1, least($keep_whole::bigint, $max_points::bigint // count(*))) as keep from strata)
+    cross join (
+        select greatest(1, least($keep_whole::bigint, $max_points::bigint // nullif(count(*), 0))) as keep
+        from strata
+    )
     group by keep
 ),
 
