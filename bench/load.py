@@ -1,0 +1,223 @@
+"""``python -m bench.load --sessions 10 --db PATH [--rounds 2] [--pages overview,attack_map]``: N concurrent
+dashboard sessions against one real Streamlit server; p50/p95 page completion and server memory per session.
+
+The server is ``redteam-risk dashboard``'s own command (``etl.cli.streamlit_command``) on a free local port,
+started outside the repository as a service is. Each session is its own browser context (own cookies, own
+Streamlit session) in one headless chromium (``/usr/bin/chromium`` through Playwright's async API); all
+sessions run at once and every session opens each page ``--rounds`` times (in a rotated order, so they do not
+all ask for the same page at the same moment).
+
+A page is *complete* when its title is shown, Streamlit's status widget no longer says "Running", and its main
+element is rendered: a plotly chart's SVG for the chart pages, the headline metrics for the Overview, a data
+grid for the Explorer and the Data & runs page. Completion time runs from ``page.goto`` to that moment: the server's script run, the
+websocket messages and the browser's rendering.
+
+Memory: resident set size (psutil) of the server process and its children, before any session connects
+(after one warm-up visit, so the first session does not pay for imports and the database connection), and
+after all sessions have completed their pages while still connected; per session = the difference / N.
+
+Prints one JSON object (and writes it to ``--out`` when given). Timings are wall-clock on whatever machine
+runs it: say how busy it was when you report them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+PAGES = ("overview", "attack_map", "themes_models", "scaling_interventions", "priorities", "explorer", "data_runs")
+MAIN_ELEMENT = {"overview": "[data-testid='stMetric']", "explorer": "[data-testid='stDataFrame']",
+                "data_runs": "[data-testid='stDataFrame']"}
+CHART = ".js-plotly-plot .main-svg"
+START_TIMEOUT = 120  # seconds for the server's health check
+PAGE_TIMEOUT = 120_000  # ms for one page to complete
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(db: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
+    """The dashboard on 127.0.0.1:<free port> over ``db``; returns the process and its base URL."""
+    from etl import cli
+
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "REDTEAM_RISK_PASSWORD"}
+    env.update({"REDTEAM_RISK_DB": str(db), "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
+                                                                                      env.get("PYTHONPATH")]))})
+    log = open(log_path, "wb")  # noqa: SIM115 - closed with the process in stop_server
+    proc = subprocess.Popen(cli.streamlit_command("127.0.0.1", port), cwd=tempfile.gettempdir(), env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    proc.log = log  # type: ignore[attr-defined]
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit(f"streamlit exited with {proc.returncode}; see {log_path}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return proc, url
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            stop_server(proc)
+            raise SystemExit(f"streamlit did not answer in {START_TIMEOUT} s; see {log_path}")
+        time.sleep(0.3)
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    proc.log.close()  # type: ignore[attr-defined]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and its children, MB (10^6 bytes)."""
+    import psutil
+
+    proc = psutil.Process(pid)
+    total = proc.memory_info().rss
+    for child in proc.children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except psutil.Error:
+            pass
+    return total / 1e6
+
+
+async def complete(page, name: str) -> None:
+    """Wait until ``page`` shows page ``name`` completely (module docstring)."""
+    await page.locator("h1").first.wait_for(timeout=PAGE_TIMEOUT)
+    await page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
+        timeout=PAGE_TIMEOUT, polling=50,
+    )
+    await page.locator(MAIN_ELEMENT.get(name, CHART)).first.wait_for(state="visible", timeout=PAGE_TIMEOUT)
+
+
+async def visit(page, url: str, name: str) -> float:
+    t0 = time.perf_counter()
+    await page.goto(f"{url}/{'' if name == 'overview' else name}", wait_until="commit", timeout=PAGE_TIMEOUT)
+    await complete(page, name)
+    return time.perf_counter() - t0
+
+
+async def session(browser, url: str, pages: tuple[str, ...], rounds: int, offset: int, results: list,
+                  errors: list) -> object:
+    """One dashboard session (its own browser context): every page ``rounds`` times; returns the open context."""
+    order = pages[offset % len(pages):] + pages[:offset % len(pages)]
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await context.new_page()
+    for _ in range(rounds):
+        for name in order:
+            try:
+                results.append({"page": name, "seconds": await visit(page, url, name)})
+            except Exception as exc:  # noqa: BLE001 - one failed visit is reported, not fatal
+                errors.append(f"{name}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+    return context
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+async def _measure(server: subprocess.Popen, url: str, sessions: int, rounds: int,
+                   pages: tuple[str, ...]) -> dict:
+    from playwright.async_api import async_playwright
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            warm_context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+            warm_page = await warm_context.new_page()
+            warmup = {name: round(await visit(warm_page, url, name), 3) for name in pages}
+            await warm_context.close()
+            await asyncio.sleep(1.0)
+            before = rss_mb(server.pid)
+            results: list[dict] = []
+            errors: list[str] = []
+            t0 = time.perf_counter()
+            contexts = await asyncio.gather(*(session(browser, url, pages, rounds, i, results, errors)
+                                              for i in range(sessions)))
+            wall = time.perf_counter() - t0
+            after = rss_mb(server.pid)  # every session still connected
+            for context in contexts:
+                await context.close()
+        finally:
+            await browser.close()
+    return {"results": results, "errors": errors, "wall": wall, "warmup": warmup, "before": before, "after": after}
+
+
+def run(db: Path, sessions: int, rounds: int, pages: tuple[str, ...], log_path: Path) -> dict:
+    server, url = start_server(db, log_path)
+    try:
+        m = asyncio.run(_measure(server, url, sessions, rounds, pages))
+    finally:
+        stop_server(server)
+    seconds = [r["seconds"] for r in m["results"]]
+    per_page = {name: {"n": len(v), "p50_s": round(statistics.median(v), 3), "p95_s": round(percentile(v, 0.95), 3)}
+                for name in pages if (v := [r["seconds"] for r in m["results"] if r["page"] == name])}
+    return {
+        "db": str(db), "sessions": sessions, "rounds": rounds, "pages": list(pages),
+        "visits": len(seconds), "errors": m["errors"], "wall_s": round(m["wall"], 1),
+        "p50_s": round(statistics.median(seconds), 3) if seconds else None,
+        "p95_s": round(percentile(seconds, 0.95), 3) if seconds else None,
+        "per_page": per_page, "warmup_s": m["warmup"],
+        "server_rss_mb_before": round(m["before"], 1), "server_rss_mb_after": round(m["after"], 1),
+        "rss_mb_per_session": round((m["after"] - m["before"]) / sessions, 1),
+        "cpu_count": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", type=Path, required=True, help="a published database")
+    parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=2, help="times each session opens every page")
+    parser.add_argument("--pages", default=",".join(PAGES), help="comma-separated page names")
+    parser.add_argument("--out", type=Path, help="also write the JSON result here")
+    parser.add_argument("--log", type=Path, default=Path(tempfile.gettempdir()) / "bench-load-streamlit.log")
+    args = parser.parse_args(argv)
+    pages = tuple(p for p in args.pages.split(",") if p)
+    if unknown := [p for p in pages if p not in PAGES]:
+        parser.error(f"unknown pages {unknown}; choose from {', '.join(PAGES)}")
+    if args.sessions < 1 or args.rounds < 1:
+        parser.error("--sessions and --rounds must be at least 1")
+    if not args.db.is_file():
+        parser.error(f"{args.db} does not exist")
+    result = run(args.db.resolve(), args.sessions, args.rounds, pages, args.log)
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+    sys.exit(1 if result["errors"] and not result["visits"] else 0)
+
+
+if __name__ == "__main__":
+    main()
