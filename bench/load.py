@@ -20,6 +20,9 @@ after all sessions have completed their pages while still connected; per session
 With ``--cdp`` the sessions run in a chromium on another machine (started with ``--remote-debugging-port``;
 then give ``--host`` an address that machine can reach), so that rendering does not compete with the server.
 
+CPU: seconds of CPU the server and the local browser (with Playwright's driver) used during the sessions, so a
+slow completion can be put on the server or on the rendering (with ``--cdp`` the browser's is not counted).
+
 Prints one JSON object (and writes it to ``--out`` when given). Timings are wall-clock on whatever machine
 runs it: say how busy it was when you report them.
 """
@@ -109,6 +112,25 @@ def stop_server(proc: subprocess.Popen) -> None:
     proc.log.close()  # type: ignore[attr-defined]
 
 
+def cpu_seconds(server_pid: int) -> tuple[float, float]:
+    """CPU seconds (user + system) used so far by the server with its children, and by every other process
+    this one started (the browser and Playwright's driver): where the time of a page goes."""
+    import psutil
+
+    def used(proc: psutil.Process) -> float:
+        try:
+            t = proc.cpu_times()
+            return t.user + t.system
+        except psutil.Error:
+            return 0.0
+
+    server = psutil.Process(server_pid)
+    in_server = {server.pid, *(c.pid for c in server.children(recursive=True))}
+    mine = psutil.Process().children(recursive=True)
+    return (sum(used(p) for p in mine if p.pid in in_server),
+            sum(used(p) for p in mine if p.pid not in in_server))
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of ``pid`` and its children, MB (10^6 bytes)."""
     import psutil
@@ -194,6 +216,7 @@ async def _measure(server: subprocess.Popen, url: str, sessions: int, rounds: in
             await warm_context.close()
             await asyncio.sleep(1.0)
             before = rss_mb(server.pid)
+            cpu_before = cpu_seconds(server.pid)
             results: list[dict] = []
             errors: list[str] = []
             t0 = time.perf_counter()
@@ -201,11 +224,13 @@ async def _measure(server: subprocess.Popen, url: str, sessions: int, rounds: in
                                               for i in range(sessions)))
             wall = time.perf_counter() - t0
             after = rss_mb(server.pid)  # every session still connected
+            cpu_after = cpu_seconds(server.pid)
             for context in contexts:
                 await context.close()
         finally:
             await browser.close()
-    return {"results": results, "errors": errors, "wall": wall, "warmup": warmup, "before": before, "after": after}
+    return {"results": results, "errors": errors, "wall": wall, "warmup": warmup, "before": before, "after": after,
+            "server_cpu": cpu_after[0] - cpu_before[0], "client_cpu": cpu_after[1] - cpu_before[1]}
 
 
 def run(db: Path, sessions: int, rounds: int, pages: tuple[str, ...], log_path: Path, host: str = "127.0.0.1",
@@ -230,6 +255,7 @@ def run(db: Path, sessions: int, rounds: int, pages: tuple[str, ...], log_path: 
         "app_load_p95_s": round(percentile(first, 0.95), 3) if first else None,
         "server_rss_mb_before": round(m["before"], 1), "server_rss_mb_after": round(m["after"], 1),
         "rss_mb_per_session": round((m["after"] - m["before"]) / sessions, 1),
+        "server_cpu_s": round(m["server_cpu"], 1), "browser_cpu_s": round(m["client_cpu"], 1),
         "cpu_count": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
