@@ -33,6 +33,9 @@ def region_picker(filters) -> data.MapRegion | None:
     with st.expander("Zoom to a region (re-queries the attacks inside it)"):
         for axis in ("x", "y"):
             low, high = extent[f"{axis}0"], extent[f"{axis}1"]
+            if low >= high:  # every attack on one line: nothing to narrow on this axis
+                bounds[axis] = (low, high)
+                continue
             key = f"map_{axis}_range"
             kept = st.session_state.get(key)
             if kept is not None and not (low <= kept[0] <= kept[1] <= high):

@@ -172,6 +172,11 @@ def test_attack_map_region_requeries_the_attacks_inside_it(app):
     assert 0 < inside < N_FIXTURE
 
 
+def test_attack_map_of_a_single_attack_renders(app):
+    at = open_page(app(text="onerror"), "attack_map")  # one attack: its extent is a point, nothing to zoom
+    assert not at.exception and at.get("plotly_chart")
+
+
 def test_map_colour_modes_render(app):
     at = open_page(app(), "attack_map")
     for mode in ("theme", "cluster", "harmlessness", "success", "rating"):
