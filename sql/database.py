@@ -57,11 +57,11 @@ SORTABLE = {"rating": "rating", "harmlessness": "harmlessness", "model": "model"
 AXIS_ROWS = ("theme", "category")
 AXIS_COLUMNS = ("model_type", "attack_method", "campaign")
 CATALOG = "risk"  # name of the attached published database inside the private in-memory DuckDB
-# The attack map (docs/performance.md "Attack map at scale"): at most MAP_MAX_POINTS points go to the browser
-# (measured: ~163 bytes of figure JSON per point on the demo, 4.9 MB at 30,000; a point's text is cut at 120
-# characters, so 20,000 stays under 5 MB even with long descriptions),
+# The attack map (docs/performance.md "The dashboard at scale"): at most MAP_MAX_POINTS points go to the browser,
 # a sample stratified by cluster and by cell of a MAP_SAMPLE_GRID x MAP_SAMPLE_GRID grid, clusters of up to
-# MAP_KEEP_WHOLE attacks whole; the density layer counts every attack on a MAP_DENSITY_GRID grid.
+# MAP_KEEP_WHOLE attacks whole; the density layer counts every attack on a MAP_DENSITY_GRID grid. The budget is
+# measured: ~163 bytes of figure JSON per point on the demo (4.9 MB at 30,000); a point's text is cut at 120
+# characters, so 20,000 points stay under 5 MB even with long descriptions.
 MAP_MAX_POINTS = 20_000
 MAP_KEEP_WHOLE = 50
 MAP_SAMPLE_GRID = 32
