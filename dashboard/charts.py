@@ -79,7 +79,8 @@ def hover_escape(text: str | None, limit: int = HOVER_CHARS) -> str:
 
 def attack_map(points, color_by: str = "rating", clusters=None, title: str | None = None,
                max_labels: int = 20) -> go.Figure:
-    """The attack map (the paper's Fig. 2): one WebGL point per attack at (x, y).
+    """The attack map (the paper's Fig. 2): one WebGL point per row of ``points`` at (x, y); the caller bounds
+    the rows (``sql.database.Queries.map_points`` sends a sample of at most ``MAP_MAX_POINTS``).
 
     ``points`` needs ``x, y, theme, model, rating, harmlessness, success, cluster_id, task_description``
     (``display_name`` is used for the theme when present). Optional: ``theme_confidence`` and
@@ -148,17 +149,9 @@ def attack_map(points, color_by: str = "rating", clusters=None, title: str | Non
             marker=marker, customdata=idx, text=text[idx], hovertext=hovertext[idx], hovertemplate=template,
             showlegend=color is None, _validate=False,
         ))
-    if clusters is not None and cluster_ids:
-        # labels at the centre of each cluster's points in view, so they stay on the points when filtered
-        names = dict(zip(_frame(clusters)["cluster_id"].to_list(), _frame(clusters)["label"].to_list()))
-        centres = (frame.filter(pl.col("cluster_id") >= 0).group_by("cluster_id")
-                   .agg(pl.col("x").mean(), pl.col("y").mean(), pl.len().alias("n"))
-                   .sort(["n", "cluster_id"], descending=[True, False]).head(max_labels))
-        traces.append(go.Scatter(
-            x=centres["x"].to_list(), y=centres["y"].to_list(), mode="text",
-            text=[hover_escape(names.get(c, f"cluster {c}"), 40) for c in centres["cluster_id"].to_list()],
-            textfont=dict(size=11, color="#222"), hoverinfo="skip", showlegend=False, name="cluster labels",
-        ))
+    labels = cluster_labels(frame, clusters, max_labels)
+    if labels is not None:
+        traces.append(labels)
     # Traces unvalidated (hundreds take seconds otherwise); the layout validated, so templates resolve.
     fig = go.Figure(data=traces, layout=go.Layout(), _validate=False)
     fig._validate = fig.layout._validate = True  # later layout updates (e.g. a report's template) are validated
@@ -168,6 +161,69 @@ def attack_map(points, color_by: str = "rating", clusters=None, title: str | Non
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1)
     fig.update_layout(dragmode="lasso", legend=dict(itemsizing="constant"))
+    return _base_layout(fig, title, height=620)
+
+
+def cluster_labels(points, clusters, max_labels: int = 20) -> go.Scatter | None:
+    """A text trace with the labels of the ``max_labels`` largest clusters among ``points`` (``cluster_id, x, y``)
+    at the centre of their points, so labels stay on the points when filtered; None without clusters."""
+    if clusters is None:
+        return None
+    frame = _frame(points)
+    centres = (frame.filter(pl.col("cluster_id") >= 0).group_by("cluster_id")
+               .agg(pl.col("x").mean(), pl.col("y").mean(), pl.len().alias("n"))
+               .sort(["n", "cluster_id"], descending=[True, False]).head(max_labels))
+    if centres.height == 0:
+        return None
+    names = dict(zip(_frame(clusters)["cluster_id"].to_list(), _frame(clusters)["label"].to_list()))
+    return go.Scatter(
+        x=centres["x"].to_list(), y=centres["y"].to_list(), mode="text",
+        text=[hover_escape(names.get(c, f"cluster {c}"), 40) for c in centres["cluster_id"].to_list()],
+        textfont=dict(size=11, color="#222"), hoverinfo="skip", showlegend=False, name="cluster labels",
+    )
+
+
+def density_map(cells, points=None, clusters=None, title: str | None = None, max_labels: int = 20) -> go.Figure:
+    """The attack map as a density layer: every attack counted per grid cell, nothing sampled.
+
+    ``cells``: one row per non-empty cell with ``cell_x, cell_y`` (grid indices), ``x0, x1, y0, y1`` (the
+    extent the grid covers), ``n`` and ``n_success`` (``sql.database.Queries.map_density``). Colour is
+    log10 of the count (the colour bar is labelled in attacks), the hover gives the true count and the share
+    of successful attacks. ``points`` and ``clusters`` (as for ``attack_map``) add the cluster labels. The
+    figure's size depends on the grid, not on the number of attacks.
+    """
+    frame = _frame(cells)
+    traces: list = []
+    if frame.height:
+        x0, x1, y0, y1 = (float(frame[c][0]) for c in ("x0", "x1", "y0", "y1"))
+        gx = int(frame["cell_x"].max()) + 1 if x1 > x0 else 1
+        gy = int(frame["cell_y"].max()) + 1 if y1 > y0 else 1
+        grid = max(gx, gy)
+        n = np.zeros((grid, grid), dtype=np.float64)
+        success = np.zeros((grid, grid), dtype=np.float64)
+        cx, cy = frame["cell_x"].to_numpy(), frame["cell_y"].to_numpy()
+        n[cy, cx] = frame["n"].to_numpy()
+        success[cy, cx] = frame["n_success"].to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(n > 0, np.log10(n), np.nan).astype(np.float32)
+            share = np.where(n > 0, success / n, np.nan)
+        dx, dy = (x1 - x0) / grid or 1.0, (y1 - y0) / grid or 1.0
+        top = int(np.ceil(np.log10(max(float(n.max()), 1.0))))
+        traces.append(go.Heatmap(
+            x=(x0 + (np.arange(grid) + 0.5) * dx).astype(np.float32),
+            y=(y0 + (np.arange(grid) + 0.5) * dy).astype(np.float32),
+            z=z, customdata=np.dstack([n, share]), colorscale="Viridis", zmin=0, zmax=max(top, 1),
+            colorbar=dict(title="attacks", tickvals=list(range(max(top, 1) + 1)),
+                          ticktext=[f"{10 ** i:,}" for i in range(max(top, 1) + 1)]),
+            hovertemplate="%{customdata[0]:,} attacks here<br>%{customdata[1]:.0%} successful<extra></extra>",
+            hoverongaps=False, name="density",
+        ))
+    labels = cluster_labels(points, clusters, max_labels) if points is not None else None
+    if labels is not None:
+        traces.append(labels)
+    fig = go.Figure(data=traces)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1)
     return _base_layout(fig, title, height=620)
 
 

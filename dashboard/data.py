@@ -36,11 +36,13 @@ from dashboard.safety import to_csv_bytes
 from etl.domain import Weights
 from etl.errors import UserError
 from sql import priority
-from sql.database import (  # noqa: F401 - DatabaseUnavailable and FilterOptions: pages use them through data
+from sql.database import (  # noqa: F401 - DatabaseUnavailable, FilterOptions, MapRegion: pages use them through data
     BUILD_HINT,
     CATALOG,
+    MAP_MAX_POINTS,
     DatabaseUnavailable,
     FilterOptions,
+    MapRegion,
     Queries,
     open_read_only,
 )
@@ -211,23 +213,48 @@ def compare(a: Filters, b: Filters, pair_on: str = "attack_text"):
     return _call("compare", a, b, pair_on)
 
 
-def map_points(filters: Filters) -> pl.DataFrame:
-    return _call("map_points", filters)
+def map_points(filters: Filters, region: MapRegion | None = None) -> pl.DataFrame:
+    """The attacks drawn on the map: a bounded, deterministic sample (``Queries.map_points``)."""
+    return _call("map_points", filters, MAP_MAX_POINTS, region)
 
 
-def map_figure(filters: Filters, color_by: str):
-    """The attack map figure (``dashboard.charts.attack_map``) for ``filters``, built once per database,
-    filters and colouring and shared by every session: treat it as read-only."""
+def map_counts(filters: Filters, region: MapRegion | None = None) -> pl.DataFrame:
+    return _call("map_counts", filters, region)
+
+
+def map_extent(filters: Filters) -> dict[str, float] | None:
+    return _call("map_extent", filters)
+
+
+def map_figure(filters: Filters, color_by: str, region: MapRegion | None = None):
+    """The attack map figure (``dashboard.charts.attack_map``) of ``map_points(filters, region)``, built once per
+    database, annotations version, filters, region and colouring and shared by every session: treat it as
+    read-only."""
     db = current()
-    return _map_figure(db, annotations_version(db), filters, color_by)
+    return _map_figure(db, annotations_version(db), filters, color_by, region)
 
 
 @st.cache_resource(ttl=CACHE_TTL, max_entries=16, show_spinner=False)
-def _map_figure(db: Db, annotations: int, filters: Filters, color_by: str):
+def _map_figure(db: Db, annotations: int, filters: Filters, color_by: str, region: MapRegion | None):
     from dashboard import charts
 
-    return charts.attack_map(_cached(db, annotations, "map_points", (filters,)), color_by,
-                             _cached(db, annotations, "clusters", ()))
+    points = _cached(db, annotations, "map_points", (filters, MAP_MAX_POINTS, region))
+    return charts.attack_map(points, color_by, _cached(db, annotations, "clusters", ()))
+
+
+def density_figure(filters: Filters, region: MapRegion | None = None):
+    """The density layer (``dashboard.charts.density_map``): every attack counted per grid cell; shared, read-only."""
+    db = current()
+    return _density_figure(db, annotations_version(db), filters, region)
+
+
+@st.cache_resource(ttl=CACHE_TTL, max_entries=16, show_spinner=False)
+def _density_figure(db: Db, annotations: int, filters: Filters, region: MapRegion | None):
+    from dashboard import charts
+
+    return charts.density_map(_cached(db, annotations, "map_density", (filters, region)),
+                              _cached(db, annotations, "map_points", (filters, MAP_MAX_POINTS, region)),
+                              _cached(db, annotations, "clusters", ()))
 
 
 def count_attacks(filters: Filters, ids: tuple[str, ...] | None = None) -> int:

@@ -62,6 +62,22 @@ SORTABLE = {"rating": "rating", "harmlessness": "harmlessness", "model": "model"
 AXIS_ROWS = ("theme", "category")
 AXIS_COLUMNS = ("model_type", "attack_method", "campaign")
 CATALOG = "risk"  # name of the attached published database inside the private in-memory DuckDB
+# The attack map (docs/performance.md "The dashboard at scale"): at most MAP_MAX_POINTS points go to the browser,
+# a sample stratified by cluster and by cell of a MAP_SAMPLE_GRID x MAP_SAMPLE_GRID grid, clusters of up to
+# MAP_KEEP_WHOLE attacks whole; the density layer counts every attack on a MAP_DENSITY_GRID grid. The budget is
+# measured: ~163 bytes of figure JSON per point on the demo (4.9 MB at 30,000); a point's text is cut at 120
+# characters, so 20,000 points stay under 5 MB even with long descriptions.
+MAP_MAX_POINTS = 20_000
+MAP_KEEP_WHOLE = 50
+MAP_SAMPLE_GRID = 32
+MAP_DENSITY_GRID = 120
+MAP_COLUMNS = (
+    "scope.attack_id, scope.x::float as x, scope.y::float as y, scope.theme, "
+    "coalesce(t.display_name, scope.theme, 'unknown') as display_name, scope.cluster_id, "
+    "scope.cluster_strength, scope.model, scope.rating, scope.harmlessness, scope.success, "
+    "scope.theme_confidence, scope.theme_source, scope.needs_review, scope.attack_method, scope.category, "
+    "left(scope.task_description, 200) as task_description"
+)
 
 
 class DatabaseUnavailable(UserError):
@@ -124,6 +140,25 @@ class FilterOptions:
     @property
     def has_sizes(self) -> bool:
         return bool(self.model_sizes)
+
+
+@dataclass(frozen=True)
+class MapRegion:
+    """A rectangle of the attack map (inclusive bounds in map units; None = unbounded on that side)."""
+
+    x_min: float | None = None
+    x_max: float | None = None
+    y_min: float | None = None
+    y_max: float | None = None
+
+    def __post_init__(self) -> None:
+        for low, high in ((self.x_min, self.x_max), (self.y_min, self.y_max)):
+            if low is not None and high is not None and low > high:
+                raise UserError(f"a map region needs its lower bound ({low:g}) at or below its upper ({high:g})")
+
+    def params(self) -> dict[str, float | None]:
+        return {name: None if value is None else float(value) for name, value in
+                (("x_min", self.x_min), ("x_max", self.x_max), ("y_min", self.y_min), ("y_max", self.y_max))}
 
 
 class Queries:
@@ -351,20 +386,55 @@ class Queries:
 
     # attacks under the filters
 
-    def map_points(self, filters: Filters) -> pl.DataFrame:
-        """Every attack in scope with a map position: attack_id, x, y (float32), theme, display_name,
-        cluster_id, cluster_strength (0–1), model, rating, harmlessness, success, theme_confidence (0–1),
-        theme_source, needs_review, attack_method, category, task_description (first 200 characters)."""
-        return self.in_scope(
-            filters,
-            "scope.attack_id, scope.x::float as x, scope.y::float as y, scope.theme, "
-            "coalesce(t.display_name, scope.theme, 'unknown') as display_name, scope.cluster_id, "
-            "scope.cluster_strength, scope.model, scope.rating, scope.harmlessness, scope.success, "
-            "scope.theme_confidence, scope.theme_source, scope.needs_review, scope.attack_method, scope.category, "
-            "left(scope.task_description, 200) as task_description",
-            "left join themes t on t.theme = scope.theme where scope.x is not null and scope.y is not null "
-            "order by scope.source_file, scope.source_row",
-        )
+    def map_points(self, filters: Filters, max_points: int = MAP_MAX_POINTS,
+                   region: MapRegion | None = None) -> pl.DataFrame:
+        """The attacks drawn on the attack map: at most ``max_points`` of those in scope with a position (inside
+        ``region`` when given), a deterministic sample stratified by cluster and grid cell (map_sample.sql)
+        that keeps every cluster, small ones whole; all of them when they fit. Columns: attack_id, x, y
+        (float32), theme, display_name, cluster_id, cluster_strength (0–1), model, rating, harmlessness,
+        success, theme_confidence (0–1), theme_source, needs_review, attack_method, category,
+        task_description (first 200 characters); in input order. ``map_counts`` gives the true counts."""
+        if max_points < 1:
+            raise ValueError("max_points must be at least 1")
+        return self._placed(
+            filters, region, MAP_SAMPLE_GRID, sql.read("queries", "map_sample"),
+            f"select {MAP_COLUMNS} from scope left join themes t on t.theme = scope.theme "
+            "where scope.attack_id in (select attack_id from result) "
+            "order by scope.source_file, scope.source_row, scope.attack_id",
+            {"max_points": int(max_points), "keep_whole": MAP_KEEP_WHOLE})
+
+    def map_counts(self, filters: Filters, region: MapRegion | None = None) -> pl.DataFrame:
+        """True number of attacks with a map position per cluster (cluster_id, n; null = not clustered), in
+        scope and inside ``region``: what a sampled map stands for."""
+        return self._placed(filters, region, 1, "select cluster_id, count(*) as n from placed group by cluster_id",
+                            "select * from result order by cluster_id nulls last")
+
+    def map_density(self, filters: Filters, region: MapRegion | None = None,
+                    grid: int = MAP_DENSITY_GRID) -> pl.DataFrame:
+        """Every attack with a map position in scope (inside ``region``) counted per cell of a ``grid`` x
+        ``grid`` grid over their extent (map_density.sql): cell_x, cell_y, x, y (cell centre), x0, x1, y0,
+        y1 (the extent the grid covers), n, n_success; only cells holding attacks."""
+        if not 1 <= grid <= 1000:
+            raise ValueError("grid must be between 1 and 1000 cells per axis")
+        return self._placed(filters, region, grid, sql.read("queries", "map_density"),
+                            "select * from result order by cell_y, cell_x")
+
+    def map_extent(self, filters: Filters) -> dict[str, float] | None:
+        """x0, x1, y0, y1: the smallest rectangle holding every attack in scope with a map position (None: none)."""
+        row = self._placed(filters, None, 1, "select min(x) as x0, max(x) as x1, min(y) as y0, max(y) as y1 "
+                                             "from placed", "select * from result").row(0, named=True)
+        return None if row["x0"] is None else {k: float(v) for k, v in row.items()}
+
+    def _placed(self, filters: Filters, region: MapRegion | None, grid: int, body: str, select: str,
+                extra: dict[str, Any] | None = None) -> pl.DataFrame:
+        """``select`` over the CTEs ``scope`` (the attacks in ``filters``), ``placed`` (map_placed.sql: those
+        with a position in ``region``, narrow) and ``result`` (``body``, a query reading ``placed``).
+        ``scope`` is not materialized: a materialized scope would copy every column of every attack."""
+        text = (f"with scope as not materialized (\n{sql.read('queries', 'attacks_in_scope')}\n),\n"
+                f"placed as (\n{sql.read('queries', 'map_placed')}\n),\n"
+                f"result as (\n{body}\n)\n{select}")
+        return self.sql(text, {**filters.params(), **(region or MapRegion()).params(), "grid": int(grid),
+                               **(extra or {})})
 
     def count_attacks(self, filters: Filters, ids: tuple[str, ...] | None = None) -> int:
         where = "where list_contains($page_ids::varchar[], attack_id)" if ids is not None else ""

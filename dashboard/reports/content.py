@@ -85,7 +85,8 @@ class ReportContent:
     scaling: pl.DataFrame  # scaling_metrics: model_type × model_size (the paper's Fig. 1)
     intervention_effects: pl.DataFrame  # theme × model_type vs plain LM
     examples: dict[str, pl.DataFrame] = field(default_factory=dict)  # theme -> representative attacks
-    map_points: pl.DataFrame | None = None  # only for formats with charts
+    map_points: pl.DataFrame | None = None  # only for formats with charts: a bounded sample (Queries.map_points)
+    map_total: int = 0  # attacks with a map position in scope: what map_points stands for
     clusters: pl.DataFrame | None = None
     attacks: pl.DataFrame | None = None  # only for the XLSX/CSV exports
     has_interventions: bool = True  # some attack in scope names its intervention (model_type); else models stand in
@@ -176,6 +177,7 @@ def gather(
         examples={theme: q.examples(filters, theme, EXAMPLES_PER_AREA)
                   for theme in priority.head(int(top))["theme"].to_list()},
         map_points=q.map_points(filters) if with_charts else None,
+        map_total=int(q.map_counts(filters)["n"].sum() or 0) if with_charts else 0,
         clusters=cluster_frame,
         attacks=q.export_frame(filters) if with_attacks else None,
         has_interventions=bool(q.in_scope(filters, "count(model_type) > 0 as has_types")["has_types"][0]),
@@ -260,8 +262,11 @@ def _figures(content: ReportContent) -> list[Figure]:
             pl.col("task_description").map_elements(mask_pii, return_dtype=pl.String))
         out.append(Figure(
             "map", "Attack map",
-            f"Every attack in scope ({content.map_points.height:,}) placed by the similarity of its text and "
-            "coloured by theme; nearby points are similar attacks.",
+            (f"Every attack in scope ({content.map_points.height:,})"
+             if content.map_points.height >= content.map_total else
+             f"{content.map_points.height:,} of the {content.map_total:,} attacks in scope (a sample stratified by "
+             "cluster and map area; every cluster is represented)")
+            + " placed by the similarity of its text and coloured by theme; nearby points are similar attacks.",
             charts.attack_map(points, color_by="theme", clusters=content.clusters),
         ))
     if content.comparison is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -143,6 +144,39 @@ def test_attack_map_cluster_choice_lists_attacks_and_opens_explorer(app):
     assert [t.value for t in at.title] == ["Explorer"]
     assert "Showing only the 61 attacks opened from the map" in texts(at)
     assert len(at.dataframe[0].value) == 25  # first page
+
+
+def test_attack_map_draws_a_bounded_sample_with_the_true_counts(app, monkeypatch, fresh_resources):
+    from dashboard import data
+
+    monkeypatch.setattr(data, "MAP_MAX_POINTS", 100)  # the fixture's 482 attacks then need a sample
+    at = open_page(app(), "attack_map")
+    assert not at.exception
+    traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    assert 90 <= sum(len(t["hovertext"]) for t in traces if t["type"] == "scattergl") <= 100  # a hover per point
+    assert f"of {N_FIXTURE:,} attacks" in texts(at) and "every cluster is represented" in texts(at)
+    at.radio(key="map_layer").set_value("density").run()  # every attack counted per cell
+    assert not at.exception
+    assert [c.proto.id for c in at.get("plotly_chart")] and "heatmap" in at.get("plotly_chart")[0].proto.spec
+    at.radio(key="map_layer").set_value("points").run()
+    at.selectbox(key="map_cluster").set_value(0).run()  # one cluster in detail: all of its 61 attacks fit
+    assert len(at.dataframe[0].value) == 61 and "61 attacks in cluster 0" in texts(at)
+
+
+def test_attack_map_region_requeries_the_attacks_inside_it(app):
+    at = open_page(app(), "attack_map")
+    x_slider = at.slider(key="map_x_range")
+    low, high = x_slider.min, x_slider.max
+    x_slider.set_value((low, (low + high) / 2)).run()
+    assert not at.exception
+    caption = next(c.value for c in at.caption if c.value.startswith("n = "))
+    inside = int(caption.split()[2].replace(",", ""))
+    assert 0 < inside < N_FIXTURE
+
+
+def test_attack_map_of_a_single_attack_renders(app):
+    at = open_page(app(text="onerror"), "attack_map")  # one attack: its extent is a point, nothing to zoom
+    assert not at.exception and at.get("plotly_chart")
 
 
 def test_map_colour_modes_render(app):

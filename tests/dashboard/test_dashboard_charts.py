@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from dashboard import charts
+from sql.database import MAP_MAX_POINTS
 from tests.fixture_db import XSS_ID, make_tables
 
 N_MAP = 40_000
@@ -99,6 +100,32 @@ def test_attack_map_payload_for_40k_points_is_under_5_mb():
     for mode in charts.MAP_COLOR_MODES:
         size = len(pio.to_json(charts.attack_map(frame, mode), validate=False))
         assert size < PAYLOAD_LIMIT, (mode, size)
+
+
+def test_the_map_point_budget_is_within_the_measured_payload():
+    """The page draws at most MAP_MAX_POINTS points; the test above holds N_MAP of them under the limit."""
+    assert MAP_MAX_POINTS <= N_MAP
+
+
+def test_density_map_counts_every_attack_and_its_size_depends_on_the_grid_only(points, tables):
+    def cells(scale: int, grid: int = 40) -> pl.DataFrame:
+        ix, iy = np.meshgrid(np.arange(grid), np.arange(grid))
+        n = ((ix + iy) % 7) * scale  # some empty cells
+        frame = pl.DataFrame({"cell_x": ix.ravel(), "cell_y": iy.ravel(), "n": n.ravel(),
+                              "n_success": (n // 3).ravel()}).filter(pl.col("n") > 0)
+        return frame.with_columns(x0=pl.lit(-5.0), x1=pl.lit(15.0), y0=pl.lit(0.0), y1=pl.lit(10.0))
+
+    small, huge = cells(1), cells(100_000)
+    fig = charts.density_map(huge, points, tables["clusters"])
+    heat = next(t for t in fig.data if t.type == "heatmap")
+    counts = np.asarray(heat.customdata)[..., 0]
+    assert counts.sum() == huge["n"].sum()  # true counts in the hover
+    assert counts[3, 2] == 5 * 100_000  # row = cell_y, column = cell_x
+    assert np.isnan(np.asarray(heat.z, dtype=float)[0, 0])  # an empty cell stays empty
+    assert any(t.type == "scatter" and t.name == "cluster labels" for t in fig.data)
+    size = len(pio.to_json(charts.density_map(huge), validate=False))
+    assert size < 200_000 and abs(size - len(pio.to_json(charts.density_map(small), validate=False))) < 20_000
+    assert not charts.density_map(huge.head(0)).data  # nothing in scope: an empty figure
 
 
 def test_rate_heatmap_cells_match_the_input(tables):
