@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from sql.database import Queries, open_read_only
+from sql.filters import Filters
 from tests.fixture_db import FORMULA_ID, XSS_ID
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
@@ -116,7 +119,7 @@ def test_theme_pool_threshold_and_harmlessness_filters(app):
 def test_filter_text_from_the_url_cannot_add_markdown_to_captions(app):
     hostile = "[x](javascript:alert(1)) ![t](/t.png) **b**"
     at = open_page(app(text=hostile), "overview")
-    shown = [c.value for c in at.caption if "Text contains" in plain(c.value)] + [i.value for i in at.info]
+    shown = [c.value for c in at.caption if "Search “" in plain(c.value)] + [i.value for i in at.info]
     assert shown
     for value in shown:
         assert hostile[:39] in plain(value)  # shown literally (describe() cuts it at 40 characters)
@@ -129,6 +132,33 @@ def test_text_search_matching_nothing_shows_a_message_on_every_page(app):
             continue
         at = open_page(app(text="no attack says this"), page)
         assert "No attacks match the current filters" in texts(at) or "No priority areas match" in texts(at), page
+
+
+def test_search_syntax_round_trips_through_the_url(app, fixture_db):
+    search = 'Moon -"(#0)" "LANDING  was"'
+    with closing(open_read_only(fixture_db)) as con:
+        want = Queries(con).count_attacks(Filters(text=search))
+        typed = Queries(con).count_attacks(Filters(text='"please help" -sure'))
+    assert 0 < want < N_FIXTURE and 0 < typed < N_FIXTURE and want != typed
+    at = open_page(app(text=search), "overview")
+    assert metric(at, "Attacks") == f"{want:,}"
+    assert at.sidebar.text_input(key="filter_text").value == search
+    assert at.query_params["text"] == search
+    at.switch_page("app_pages/explorer.py").run()
+    assert at.query_params["text"] == search and f"n = {want:,}" in texts(at)
+    at.sidebar.text_input(key="filter_text").input('"please help" -sure').run()
+    assert at.query_params["text"] == '"please help" -sure'
+    # the URL alone (a shared link) gives the same view in a new session
+    shared = open_page(app(text=at.query_params["text"]), "overview")
+    assert metric(shared, "Attacks") == f"{typed:,}"
+    assert shared.sidebar.text_input(key="filter_text").value == '"please help" -sure'
+
+
+def test_an_over_long_search_in_the_url_is_cut_not_an_error(app):
+    at = open_page(app(text="moon " + "x" * 5000), "overview")
+    assert len(at.sidebar.text_input(key="filter_text").value) == 200
+    assert "No attacks match the current filters" in texts(at)
+    assert at.query_params["text"] == at.sidebar.text_input(key="filter_text").value
 
 
 def test_attack_map_cluster_choice_lists_attacks_and_opens_explorer(app):
