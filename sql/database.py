@@ -34,6 +34,7 @@ from etl.domain import ANTHROPIC_MODEL_TYPES, TABLES, Weights
 from etl.errors import UserError
 from sql import priority
 from sql.filters import Filters
+from sql.similar import similar as nearest
 
 log = logging.getLogger("redteam_risk.queries")
 
@@ -342,6 +343,25 @@ class Queries:
         """The transcript of one attack: turn_index, speaker ('human' | 'assistant'), text; in order."""
         return self.sql("select turn_index, speaker, text from turns where attack_id = $attack_id order by turn_index",
                         {"attack_id": attack_id})
+
+    # similar attacks: nearest neighbours of the stored embeddings (sql/similar.py; no model is loaded)
+
+    def similar(self, attack_id: str, k: int = 10) -> pl.DataFrame:
+        """The ``k`` attacks (at most ``sql.similar.MAX_NEIGHBOURS``) whose embeddings are nearest ``attack_id``'s
+        by cosine, from the whole database: ``similarity`` (−1…1, best first) then ``TABLE_COLUMNS``; empty
+        when the attack has no stored vector."""
+        return self._with_similarity(nearest(self.con, (attack_id,), k))
+
+    def similar_to_selection(self, attack_ids: tuple[str, ...], k: int = 10) -> pl.DataFrame:
+        """Like ``similar``, nearest the centroid of ``attack_ids``' embeddings (the selection itself left out)."""
+        return self._with_similarity(nearest(self.con, attack_ids, k))
+
+    def _with_similarity(self, pairs: list[tuple[str, float]]) -> pl.DataFrame:
+        ids = tuple(a for a, _ in pairs)
+        rows = self.attacks_page(Filters(), len(ids), 0, ids=ids)  # through attacks_in_scope: overlays apply
+        scores = pl.DataFrame({"attack_id": list(ids), "similarity": [s for _, s in pairs]},
+                              schema={"attack_id": pl.String, "similarity": pl.Float64})
+        return scores.join(rows, on="attack_id", how="inner", maintain_order="left")
 
     def export_frame(self, filters: Filters, ids: tuple[str, ...] | None = None) -> pl.DataFrame:
         """``EXPORT_COLUMNS`` of every attack in scope (or only ``ids``), in input order."""
