@@ -6,6 +6,7 @@ import re
 from contextlib import closing
 from pathlib import Path
 
+import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -171,6 +172,46 @@ def test_attack_map_cluster_choice_lists_attacks_and_opens_explorer(app):
     assert [t.value for t in at.title] == ["Explorer"]
     assert "Showing only the 61 attacks opened from the map" in texts(at)
     assert len(at.dataframe[0].value) == 25  # first page
+
+
+def table(at, key: str):
+    """The value of the dataframe with ``key``."""
+    return next(d.value for d in at.dataframe if d.key == key)
+
+
+def test_attack_map_selection_offers_similar_attacks(app, fixture_db):
+    with closing(open_read_only(fixture_db)) as con:
+        q = Queries(con)
+        cluster = tuple(q.map_points(Filters()).filter(pl.col("cluster_id") == 0)["attack_id"].to_list())
+        want = q.similar_to_selection(cluster, 20)["attack_id"].to_list()
+    assert len(want) == 20 and not set(want) & set(cluster)
+    at = open_page(app(), "attack_map")
+    at.selectbox(key="map_cluster").set_value(0).run()
+    at.toggle(key="map_similar").set_value(True).run()
+    assert not at.exception
+    shown = next(d.value for d in at.dataframe if "similarity" in d.value.columns)  # a plain table has no key
+    assert list(shown["attack_id"]) == want and list(shown["similarity"]) == sorted(shown["similarity"], reverse=True)
+    at.button(key="map_similar_open").click().run()
+    assert [t.value for t in at.title] == ["Explorer"]
+    assert "Showing only the 20 attacks opened from the map" in texts(at)
+    assert sorted(at.dataframe[0].value["attack_id"]) == sorted(want)
+
+
+def test_explorer_lists_similar_attacks_and_opens_one(app, fixture_db):
+    with closing(open_read_only(fixture_db)) as con:
+        want = Queries(con).similar("a00000", 10)
+        task = dict(zip(want["attack_id"], want["task_description"]))
+    at = open_page(app(attack="a00000"), "explorer")
+    shown = table(at, "explorer_similar_0")
+    assert list(shown["attack_id"]) == want["attack_id"].to_list() and "a00000" not in set(shown["attack_id"])
+    assert any(e.label.startswith("Similar attacks (10)") for e in at.expander)
+    target = want["attack_id"][3]
+    at.selectbox(key="explorer_similar_pick_0").set_value(target).run()
+    assert not at.exception
+    assert at.query_params["attack"] == target
+    assert at.selectbox(key=f"explorer_open_1_").value == target
+    assert f"Task: {task[target]}" in [t.value for t in at.text]
+    assert target not in set(table(at, "explorer_similar_1")["attack_id"])
 
 
 def test_map_colour_modes_render(app):
