@@ -133,8 +133,9 @@ with st.expander(f"Similar attacks ({similar.height})", icon=":material/join_inn
         st.caption("No similar attacks: this database stores no embedding for this attack. Rebuild it with "
                    "`redteam-risk etl` to get them.")
     else:
-        st.caption("The nearest attacks by cosine similarity of their sentence embeddings (1 = the same meaning), "
-                   "from the whole database, whatever the filters. Click a row to open it.")
+        st.caption("The nearest attacks by cosine similarity of their sentence embeddings (higher = closer in "
+                   "meaning; 1 = the same embedding), from the whole database, whatever the filters. Click a row "
+                   "to open it.")
         similar_ids = similar["attack_id"].to_list()
         table_key = f"explorer_similar_{jump}"
         st.dataframe(
