@@ -85,8 +85,9 @@ def open_read_only(path: str | Path) -> duckdb.DuckDBPyConnection:
     missing = [t for t in REQUIRED_TABLES if t not in tables]
     if missing:
         con.close()
-        raise DatabaseUnavailable(f"{path} is not a redteam-risk database (missing tables: {', '.join(missing)}). "
-                                  f"{BUILD_HINT}")
+        what = ("was built by an older version of redteam-risk" if "attacks" in tables
+                else "is not a redteam-risk database")
+        raise DatabaseUnavailable(f"{path} {what} (missing tables: {', '.join(missing)}). {BUILD_HINT}")
     return con
 
 

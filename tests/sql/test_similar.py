@@ -6,12 +6,13 @@ from __future__ import annotations
 from contextlib import closing
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import polars as pl
 import pytest
 
 from sql import similar
-from sql.database import CATALOG, TABLE_COLUMNS, Queries, open_read_only
+from sql.database import CATALOG, TABLE_COLUMNS, DatabaseUnavailable, Queries, open_read_only
 from tests.fixture_db import build_db, default_attacks, embeddings, write_db
 
 
@@ -115,3 +116,13 @@ def test_vectors_are_loaded_once_per_build_and_a_new_build_is_seen(tmp_path, mon
         again = Queries(c).similar("a00000", 5)
     assert len(loads) == 2
     assert again["attack_id"].to_list() != first["attack_id"].to_list()
+
+
+def test_a_build_of_an_older_version_asks_for_a_rebuild(tmp_path):
+    path = build_db(tmp_path / "old.duckdb", default_attacks())
+    with closing(duckdb.connect(str(path))) as con:
+        con.execute("drop table attack_embeddings")
+        con.execute("drop table attack_search")
+    with pytest.raises(DatabaseUnavailable, match="built by an older version.*attack_search, attack_embeddings.*"
+                                                  "redteam-risk etl"):
+        open_read_only(path)
