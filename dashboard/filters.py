@@ -13,6 +13,7 @@ import streamlit as st
 from dashboard import data
 from etl.domain import DEFAULT_SUCCESS_THRESHOLD
 from sql.filters import FLAG_FIELDS, LIST_FIELDS, NUMBER_FIELDS, RED_TEAM_POOLS, Filters
+from sql.search import MAX_TERMS
 
 FILTER_KEYS = (*LIST_FIELDS, *NUMBER_FIELDS, *FLAG_FIELDS, "red_team_pool", "text")
 _STATE = "_redteam_risk_filters"
@@ -132,6 +133,9 @@ def sidebar(options: data.FilterOptions) -> Filters:
             h_max = chosen[1] if chosen[1] < hi else None
     text = sb.text_input("Search text", key=_PREFIX + "text", placeholder='words, "a phrase", -exclude',
                          max_chars=200, value=(url.text or "")[:200], help=SEARCH_HELP)
+    dropped = Filters(text=text or None).search.dropped
+    if dropped:
+        sb.caption(f"The search uses its first {MAX_TERMS} terms; {dropped} more were ignored.")
     sb.button("Reset filters", on_click=_reset)
     filters = Filters(
         model_sizes=tuple(sizes), model_types=tuple(types), models=tuple(models), themes=tuple(themes),

@@ -155,6 +155,11 @@ def test_search_syntax_round_trips_through_the_url(app, fixture_db):
     assert shared.sidebar.text_input(key="filter_text").value == '"please help" -sure'
 
 
+def test_a_search_with_too_many_terms_says_what_it_ignored(app):
+    at = open_page(app(text=" ".join(f"w{i}" for i in range(40))), "overview")
+    assert "The search uses its first 32 terms; 8 more were ignored." in texts(at)
+
+
 def test_an_over_long_search_in_the_url_is_cut_not_an_error(app):
     at = open_page(app(text="moon " + "x" * 5000), "overview")
     assert len(at.sidebar.text_input(key="filter_text").value) == 200
