@@ -42,8 +42,10 @@ class Search:
         return not self.include and not self.exclude
 
     def params(self) -> dict[str, list[str] | None]:
-        """``text_all`` / ``text_none`` for ``queries/attacks_in_scope.sql`` (None = no condition)."""
-        return {"text_all": list(self.include) or None, "text_none": list(self.exclude) or None}
+        """``text_all`` / ``text_none`` for ``queries/attacks_in_scope.sql`` (None = no condition). The longest
+        include term comes first: SQL tests it alone before the others, and a long term is usually a rare one."""
+        include = sorted(self.include, key=len, reverse=True)  # stable: equal lengths keep the typed order
+        return {"text_all": include or None, "text_none": list(self.exclude) or None}
 
 
 def parse_search(text: str | None) -> Search:

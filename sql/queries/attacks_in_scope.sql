@@ -40,8 +40,12 @@ filtered as (
                 select s.attack_id
                 from attack_search as s
                 where
-                    ($text_all::varchar[] is null
-                        or list_bool_and([contains(s.search_text, lower(w)) for w in $text_all::varchar[]]))
+                    -- the first term (the longest: sql/search.py) alone first, so the others only scan its rows
+                    ($text_all::varchar[] is null or (
+                        contains(s.search_text, lower(($text_all::varchar[])[1]))
+                        and coalesce(list_bool_and(
+                            [contains(s.search_text, lower(w)) for w in ($text_all::varchar[])[2:]]), true)
+                    ))
                     and ($text_none::varchar[] is null
                         or not list_bool_or([contains(s.search_text, lower(w)) for w in $text_none::varchar[]]))
             )

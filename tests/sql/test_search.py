@@ -55,6 +55,7 @@ def test_filters_bind_the_parsed_lists_and_keep_the_typed_text():
     f = Filters(text='  Moon -"Fake  news" ')
     assert f.text == 'Moon -"Fake  news"'  # the user's text is what the URL carries
     assert f.params()["text_all"] == ["moon"] and f.params()["text_none"] == ["fake news"]
+    assert Filters(text='a "bb cc" ddd ee').params()["text_all"] == ["bb cc", "ddd", "ee", "a"]  # longest first
     assert "text" not in f.params()
     assert Filters.from_query(f.to_query()) == f
     assert "Search “Moon -\"Fake  news\"”" in f.describe()
