@@ -39,7 +39,8 @@ install-bench: $(VENV)/.installed-bench
 $(DEMO_DATA): | $(VENV)/.installed
 	$(BIN)/redteam-risk demo --rows 38961 --seed 0 --out $(DEMO_DATA)
 
-$(DEMO_DB): $(DEMO_DATA)
+# A schema change (a new table) makes the demo database out of date: rebuild it (the embedding cache keeps it quick).
+$(DEMO_DB): $(DEMO_DATA) $(wildcard sql/schema/*.sql)
 	$(BIN)/redteam-risk etl $(DEMO_DATA) --db $(DEMO_DB)
 
 run: system-packages $(VENV)/.installed $(DEMO_DB)

@@ -274,6 +274,16 @@ def turns(attack_id: str) -> pl.DataFrame:
     return _call("turns", attack_id)
 
 
+def similar(attack_id: str, k: int = 10) -> pl.DataFrame:
+    """The ``k`` attacks nearest ``attack_id`` by its stored embedding (``Queries.similar``; no model loaded)."""
+    return _call("similar", attack_id, k)
+
+
+def similar_to_selection(attack_ids: tuple[str, ...], k: int = 10) -> pl.DataFrame:
+    """The ``k`` attacks nearest the centroid of ``attack_ids`` (``Queries.similar_to_selection``)."""
+    return _call("similar_to_selection", tuple(attack_ids), k)
+
+
 def export_csv(filters: Filters, ids: tuple[str, ...] | None = None) -> bytes:
     """CSV (UTF-8 with BOM) of every attack in scope (or only ``ids``), spreadsheet formulas neutralised.
 

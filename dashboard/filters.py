@@ -13,11 +13,15 @@ import streamlit as st
 from dashboard import data
 from etl.domain import DEFAULT_SUCCESS_THRESHOLD
 from sql.filters import FLAG_FIELDS, LIST_FIELDS, NUMBER_FIELDS, RED_TEAM_POOLS, Filters
+from sql.search import MAX_TERMS
 
 FILTER_KEYS = (*LIST_FIELDS, *NUMBER_FIELDS, *FLAG_FIELDS, "red_team_pool", "text")
 _STATE = "_redteam_risk_filters"
 _PREFIX = "filter_"  # widget keys: filter_<Filters field>
 POOL_CHOICES = ("both", *RED_TEAM_POOLS)
+SEARCH_HELP = ("Searches the task, the attack, the response and the whole transcript, ignoring case. "
+               "Several words: all must occur, anywhere. \"Quoted words\" must occur together as a phrase. "
+               "-word or -\"a phrase\" leaves out the attacks that contain it.")
 # needs_review filter: radio choice -> Filters.needs_review
 REVIEW_CHOICES = {"all": None, "needs_review": True, "confident": False}
 REVIEW_LABELS = {"all": "All", "needs_review": "Needs review", "confident": "Confident"}
@@ -127,8 +131,11 @@ def sidebar(options: data.FilterOptions) -> Filters:
                                help="Preference-model harmlessness of the transcript; lower = more harmful.")
             h_min = chosen[0] if chosen[0] > lo else None
             h_max = chosen[1] if chosen[1] < hi else None
-    text = sb.text_input("Search text", key=_PREFIX + "text", placeholder="words in the task or attack",
-                         max_chars=200, value=url.text or "")
+    text = sb.text_input("Search text", key=_PREFIX + "text", placeholder='words, "a phrase", -exclude',
+                         max_chars=200, value=(url.text or "")[:200], help=SEARCH_HELP)
+    dropped = Filters(text=text or None).search.dropped
+    if dropped:
+        sb.caption(f"The search uses its first {MAX_TERMS} terms; {dropped} more were ignored.")
     sb.button("Reset filters", on_click=_reset)
     filters = Filters(
         model_sizes=tuple(sizes), model_types=tuple(types), models=tuple(models), themes=tuple(themes),

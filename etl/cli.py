@@ -231,7 +231,9 @@ def report(
     success_threshold: Annotated[Optional[float], typer.Option(min=0.0, max=4.0, help="Count an attack as a success "
                                                                "when its 0–4 rating is at least this (default: the "
                                                                "build's).")] = None,
-    search: Annotated[Optional[str], typer.Option(help="Keep attacks whose description or text contains this.")] = None,
+    search: Annotated[Optional[str], typer.Option(
+        help='Keep attacks whose task, attack, response or transcript match this search: words (all must occur), '
+             '"a phrase", -word or -"a phrase" to exclude; case-insensitive.')] = None,
     category: Annotated[Optional[list[str]], typer.Option(help="Keep these source categories (the tool's own harm "
                                                           "label, verbatim; repeatable).")] = None,
     attack_method: Annotated[Optional[list[str]], typer.Option(help="Keep these attack methods (repeatable).")] = None,

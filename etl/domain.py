@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from etl.errors import UserError
 
 # The tables of a published database (sql/schema); a reader refuses a file that lacks one.
-TABLES = ("attacks", "turns", "clusters", "themes", "runs", "rejected_rows")
+TABLES = ("attacks", "turns", "clusters", "themes", "runs", "rejected_rows", "attack_search", "attack_embeddings")
 
 # The paper's grid (Ganguli et al. 2022): interventions in their usual order, then model sizes.
 ANTHROPIC_MODEL_TYPES = ("plain lm", "context distillation", "rejection sampling", "rlhf")

@@ -23,7 +23,7 @@ import polars as pl
 from etl import __version__, settings
 from etl.domain import DEFAULT_SUCCESS_THRESHOLD
 from etl.errors import UserError
-from etl.schema import ANALYTICS_COLUMNS, ATTACK_COLUMNS, conform
+from etl.schema import ANALYTICS_COLUMNS, ATTACK_COLUMNS, conform, embeddings_frame
 
 log = logging.getLogger("redteam_risk.pipeline")
 
@@ -252,6 +252,7 @@ def run(config: EtlConfig) -> RunSummary:
                 "clusters": clusters,
                 "themes": taxonomy.to_frame(),
                 "runs": runs,
+                "attack_embeddings": embeddings_frame(attacks["attack_id"], vectors),
             }, finalize=metrics.materialize)
             store.publish(build, db)
         except BaseException:

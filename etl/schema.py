@@ -6,6 +6,9 @@ analytics stages add ``ANALYTICS_COLUMNS``. ``sql/schema/attacks.sql`` declares 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import polars as pl
 
 # name -> polars dtype, in table order. Units: rating is the red-team member's 0–4 self-rating;
@@ -63,6 +66,17 @@ REJECTED_COLUMNS: dict[str, pl.DataType] = {
     "reason": pl.String,  # a sentence a person understands
     "raw_excerpt": pl.String,  # at most 500 characters of the offending input
 }
+
+
+def embeddings_frame(attack_ids: Sequence[str] | pl.Series, vectors: np.ndarray) -> pl.DataFrame:
+    """The ``attack_embeddings`` table (sql/schema/attack_embeddings.sql): attack ``i`` gets row ``i`` of
+    ``vectors`` (n × d, the embed stage's L2-normalised vectors), stored as float32."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    ids = list(attack_ids)
+    if vectors.ndim != 2 or vectors.shape[0] != len(ids):
+        raise ValueError(f"{len(ids)} attacks but vectors of shape {vectors.shape}")
+    return pl.DataFrame({"attack_id": pl.Series(ids, dtype=pl.String),
+                         "vector": pl.Series(vectors).cast(pl.List(pl.Float32))})
 
 
 def empty_frame(columns: dict[str, pl.DataType]) -> pl.DataFrame:

@@ -98,14 +98,16 @@ def write_build(
     tables: Mapping[str, pl.DataFrame],
     finalize: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> None:
-    """Create a complete database at ``path``: schema, ``tables`` (name -> frame), views, then
-    ``finalize(con)`` (tables derived from the views, e.g. priority areas); checkpointed and closed."""
+    """Create a complete database at ``path``: schema, ``tables`` (name -> frame), the search text of the
+    attacks (``attack_search``), views, then ``finalize(con)`` (tables derived from the views, e.g. priority
+    areas); checkpointed and closed."""
     path.unlink(missing_ok=True)
     con = duckdb.connect(str(path))
     try:
         create_schema(con)
         for table, frame in tables.items():
             insert_frame(con, table, frame)
+        con.execute(f"insert into attack_search {sql.read('queries', 'attack_search')}")
         create_views(con)
         if finalize is not None:
             finalize(con)

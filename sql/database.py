@@ -39,6 +39,7 @@ from etl.errors import UserError
 from sql import compare as comparing
 from sql import priority
 from sql.filters import Filters
+from sql.similar import similar as nearest
 
 log = logging.getLogger("redteam_risk.queries")
 
@@ -105,8 +106,9 @@ def open_read_only(path: str | Path) -> duckdb.DuckDBPyConnection:
     missing = [t for t in REQUIRED_TABLES if t not in tables]
     if missing:
         con.close()
-        raise DatabaseUnavailable(f"{path} is not a redteam-risk database (missing tables: {', '.join(missing)}). "
-                                  f"{BUILD_HINT}")
+        what = ("was built by an older version of redteam-risk" if "attacks" in tables
+                else "is not a redteam-risk database")
+        raise DatabaseUnavailable(f"{path} {what} (missing tables: {', '.join(missing)}). {BUILD_HINT}")
     return con
 
 
@@ -470,6 +472,25 @@ class Queries:
         """The transcript of one attack: turn_index, speaker ('human' | 'assistant'), text; in order."""
         return self.sql("select turn_index, speaker, text from turns where attack_id = $attack_id order by turn_index",
                         {"attack_id": attack_id})
+
+    # similar attacks: nearest neighbours of the stored embeddings (sql/similar.py; no model is loaded)
+
+    def similar(self, attack_id: str, k: int = 10) -> pl.DataFrame:
+        """The ``k`` attacks (at most ``sql.similar.MAX_NEIGHBOURS``) whose embeddings are nearest ``attack_id``'s
+        by cosine, from the whole database: ``similarity`` (−1…1, best first) then ``TABLE_COLUMNS``; empty
+        when the attack has no stored vector."""
+        return self._with_similarity(nearest(self.con, (attack_id,), k))
+
+    def similar_to_selection(self, attack_ids: tuple[str, ...], k: int = 10) -> pl.DataFrame:
+        """Like ``similar``, nearest the centroid of ``attack_ids``' embeddings (the selection itself left out)."""
+        return self._with_similarity(nearest(self.con, attack_ids, k))
+
+    def _with_similarity(self, pairs: list[tuple[str, float]]) -> pl.DataFrame:
+        ids = tuple(a for a, _ in pairs)
+        rows = self.attacks_page(Filters(), len(ids), 0, ids=ids)  # through attacks_in_scope: overlays apply
+        scores = pl.DataFrame({"attack_id": list(ids), "similarity": [s for _, s in pairs]},
+                              schema={"attack_id": pl.String, "similarity": pl.Float64})
+        return scores.join(rows, on="attack_id", how="inner", maintain_order="left")
 
     def export_frame(self, filters: Filters, ids: tuple[str, ...] | None = None) -> pl.DataFrame:
         """``EXPORT_COLUMNS`` of every attack in scope (or only ``ids``), in input order, then the mitigation status

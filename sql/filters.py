@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from etl.errors import UserError
+from sql.search import Search, parse_search
 
 log = logging.getLogger("redteam_risk.filters")
 
@@ -39,7 +40,8 @@ class Filters:
     red_team_pool: "upwork" or "mturk" (None = both; any other value matches nothing).
     success_threshold: 0–4 rating at or above which an attack is a success (None = the build's own ``success``).
     harmlessness_min, harmlessness_max: inclusive range of the preference-model score (about −4…+2).
-    text: case-insensitive substring of task_description or attack_text.
+    text: a search (``sql.search``: words, "phrases", -exclusions; case-insensitive) over the task description,
+    attack text, response and transcript; text without any search term is no filter (None).
     needs_review: True = only attacks whose theme is a low-confidence guess, False = only the others
     (an attack without the flag counts as not needing review), None = both.
     tail_threshold: harmlessness below this counts toward ``tail_share`` (None = the default in
@@ -73,7 +75,8 @@ class Filters:
         pool = self.red_team_pool
         object.__setattr__(self, "red_team_pool", (str(pool).strip().lower() or None) if pool is not None else None)
         text = self.text
-        object.__setattr__(self, "text", (str(text).strip() or None) if text is not None else None)
+        text = str(text).strip() if text is not None else ""
+        object.__setattr__(self, "text", None if parse_search(text).is_empty else text)
         object.__setattr__(self, "needs_review", _flag("needs_review", self.needs_review))
 
     @property
@@ -81,12 +84,17 @@ class Filters:
         """True when any field differs from "no filter"."""
         return self != Filters()
 
+    @property
+    def search(self) -> Search:
+        """The parsed ``text``: the terms every attack in scope contains or lacks."""
+        return parse_search(self.text)
+
     def params(self) -> dict[str, Any]:
         """Named parameters for ``sql.bind``: lists as lists of strings, None where there is no filter."""
         out: dict[str, Any] = {name: ([str(v) for v in getattr(self, name)] or None) for name in LIST_FIELDS}
         out.update({name: getattr(self, name) for name in NUMBER_FIELDS})
         out["red_team_pool"] = self.red_team_pool
-        out["text"] = self.text
+        out.update(self.search.params())  # text_all, text_none
         out["needs_review"] = self.needs_review
         return out
 
@@ -136,7 +144,7 @@ class Filters:
         elif high is not None:
             parts.append(f"harmlessness ≤ {_num(high)}")
         if self.text is not None:
-            parts.append(f"text contains “{_short(self.text)}”")
+            parts.append(f"search “{_short(self.text)}”")
         if self.tail_threshold is not None:
             parts.append(f"tail = harmlessness < {_num(self.tail_threshold)}")
         if not parts:

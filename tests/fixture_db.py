@@ -19,6 +19,9 @@ Three shapes, sharing the row, themes and clusters builders below:
 - ``make_attacks(spec)`` / ``build_db(path, attacks, themes)``: the SQL recount tests' known cells: (theme,
   model_type, model_size, n, n_success) cells turned into attack rows with exactly those counts
   (``default_attacks()``: ``CELL_THEMES`` × 4 model types × 3 sizes × ``N_PER_CELL``, plus flagged duplicates).
+
+Every shape stores a vector per attack (``embeddings``: ``EMBEDDING_DIM`` dimensions, near its theme's and its
+cluster's direction) for the similar-attacks queries.
 """
 from __future__ import annotations
 
@@ -38,6 +41,7 @@ from etl.schema import (
     REJECTED_COLUMNS,
     TURN_COLUMNS,
     conform,
+    embeddings_frame,
 )
 from etl.validate import size_from_model_name
 
@@ -107,6 +111,7 @@ CELL_EFFECT = {
 }
 N_PER_CELL = 12
 N_DUPLICATES = 3
+EMBEDDING_DIM = 16  # the fixtures' stored vectors (the default model's are 384)
 
 
 # --- shared builders ---------------------------------------------------------------------------------------
@@ -168,6 +173,26 @@ def clusters_frame(attacks: pl.DataFrame) -> pl.DataFrame:
             pl.when(pl.col("cluster_id") == -1).then(pl.lit("other")).otherwise(pl.col("theme")).alias("theme"))
         .sort("cluster_id")
     )
+
+
+def embeddings(attacks: pl.DataFrame, dim: int = EMBEDDING_DIM, seed: int = 0) -> pl.DataFrame:
+    """The ``attack_embeddings`` table of ``attacks``: unit vectors near a direction of their theme, nearer one of
+    their cluster (so neighbours share a cluster, mostly), plus noise; a flagged duplicate (``<id>~<k>``) gets
+    its original's vector, as the ETL's embedding of the same text would."""
+    rng = np.random.default_rng(seed)
+    themes = {t: rng.normal(size=dim) for t in sorted(set(attacks["theme"].drop_nulls()))}
+    clusters = {c: rng.normal(size=dim) for c in sorted(set(attacks["cluster_id"].drop_nulls()))}
+    own: dict[str, np.ndarray] = {}
+    vectors = np.empty((attacks.height, dim), dtype=np.float32)
+    for i, row in enumerate(attacks.select("attack_id", "theme", "cluster_id").iter_rows(named=True)):
+        original = row["attack_id"].split("~")[0]
+        if original not in own:
+            v = 2.0 * themes.get(row["theme"], np.zeros(dim)) + rng.normal(size=dim)
+            if row["cluster_id"] is not None and row["cluster_id"] >= 0:
+                v = v + 1.5 * clusters[row["cluster_id"]]
+            own[original] = v / np.linalg.norm(v)
+        vectors[i] = own[original]
+    return embeddings_frame(attacks["attack_id"], vectors)
 
 
 def write_db(path: Path, tables: Mapping[str, pl.DataFrame]) -> Path:
@@ -346,6 +371,7 @@ def _derived_tables(attacks: pl.DataFrame, is_demo: bool, parameters: dict) -> d
         "clusters": clusters,
         "themes": themes,
         "runs": runs,
+        "attack_embeddings": embeddings(attacks),
     }
 
 
@@ -408,7 +434,8 @@ def with_duplicates(attacks: pl.DataFrame, n: int = N_DUPLICATES) -> pl.DataFram
 def build_db(path: Path, attacks: pl.DataFrame, themes: pl.DataFrame | None = None) -> Path:
     """A complete database at ``path`` from ``attacks`` (and ``themes``, default ``themes_frame()``)."""
     themes = themes if themes is not None else themes_frame()
-    return write_db(path, {"attacks": attacks, "themes": themes, "clusters": clusters_frame(attacks)})
+    return write_db(path, {"attacks": attacks, "themes": themes, "clusters": clusters_frame(attacks),
+                           "attack_embeddings": embeddings(attacks)})
 
 
 def default_attacks() -> pl.DataFrame:

@@ -19,6 +19,7 @@ from dashboard import charts, data, editing, ui
 from dashboard.safety import escape_markdown
 
 EXPLORER_IDS = "explorer_ids"  # session key read by the explorer page
+N_SIMILAR = 20  # attacks listed as similar to a selection
 COLOR_LABELS = {"rating": "Rating", "theme": "Theme", "cluster": "Cluster", "harmlessness": "Harmlessness",
                 "success": "Success", "attack_method": "Attack method", "category": "Source category"}
 LAYERS = {"points": "Points", "density": "Density (every attack)"}
@@ -135,5 +136,23 @@ if chosen is not None:
         st.session_state[EXPLORER_IDS] = tuple(chosen["attack_id"].to_list())
         st.session_state["explorer_ids_label"] = what
         st.switch_page("app_pages/explorer.py")
+
+    if st.toggle(f"Show the attacks most similar to these {chosen.height:,}", key="map_similar",
+                 help="Nearest the centroid of the selected attacks' sentence embeddings (cosine similarity), from "
+                      "the whole database, whatever the filters; the selected attacks themselves are left out."):
+        similar = data.similar_to_selection(tuple(chosen["attack_id"].to_list()), N_SIMILAR)
+        if similar.height == 0:
+            st.caption("No similar attacks: this database stores no embeddings for these attacks. Rebuild it with "
+                       "`redteam-risk etl` to get them.")
+        else:
+            shown = ["similarity", "attack_id", "theme", "model", *(["rating"] if options.has_rating else []),
+                     "success", "task_description"]
+            st.dataframe(similar.select(shown), hide_index=True, key="map_similar_table",
+                         column_config={"similarity": st.column_config.NumberColumn("similarity", format="%.3f")})
+            if st.button(f"Open these {similar.height:,} similar attacks in the explorer", key="map_similar_open",
+                         icon=":material/join_inner:"):
+                st.session_state[EXPLORER_IDS] = tuple(similar["attack_id"].to_list())
+                st.session_state["explorer_ids_label"] = f"the {similar.height} attacks most similar to {what}"
+                st.switch_page("app_pages/explorer.py")
     if not rows and cluster is not None:
         editing.cluster_form(cluster, options)

@@ -21,6 +21,26 @@ PAGE_SIZES = (25, 50, 100, 250)
 SORT_LABELS = {"source_row": "input order", "rating": "rating", "harmlessness": "harmlessness", "theme": "theme",
                "theme_confidence": "theme confidence", "model": "model"}
 SOURCE_WORDS = {"model": "the model", "source": "the source's own category", "analyst": "an analyst"}
+N_SIMILAR = 10  # similar attacks listed under an open attack
+JUMP = "explorer_jump"  # session key: bumped when a similar attack is opened, so the table and picker start afresh
+SIMILAR_COLUMNS = ("similarity", "attack_id", "theme", "model", "rating", "success", "task_description")
+
+
+def _open_attack(attack_id: str) -> None:
+    """Open ``attack_id`` (a similar attack): the URL names it, the table's row choice and the picker reset."""
+    st.query_params[ATTACK_PARAM] = attack_id
+    st.session_state[JUMP] = st.session_state.get(JUMP, 0) + 1
+
+
+def _on_similar_row(key: str, ids: list[str]) -> None:
+    rows = st.session_state[key].selection.rows
+    if rows:
+        _open_attack(ids[rows[0]])
+
+
+def _on_similar_pick(key: str) -> None:
+    if st.session_state.get(key):
+        _open_attack(st.session_state[key])
 
 filters, options = ui.page("Explorer", "Every attack under the filters. Choose one to read its transcript.")
 editing.show_flash()
@@ -54,9 +74,10 @@ page_no = c4.number_input(f"Page (of {n_pages:,})", min_value=1, max_value=n_pag
 page_no = min(int(page_no), n_pages)
 
 rows = data.attacks_page(filters, page_size, (page_no - 1) * page_size, sort, descending, ids=ids)
+jump = st.session_state.get(JUMP, 0)
 event = st.dataframe(
     rows.select([c for c in rows.columns if not absent.get(c)]), hide_index=True, on_select="rerun",
-    selection_mode="multi-row", key="explorer_table",
+    selection_mode="multi-row", key=f"explorer_table_{jump}",
     column_config={"theme_confidence": st.column_config.NumberColumn("theme confidence", format="percent"),
                    "theme_source": st.column_config.TextColumn("theme from"),
                    "needs_review": st.column_config.CheckboxColumn("needs review")},
@@ -70,7 +91,7 @@ page_ids = rows["attack_id"].to_list()
 choices = page_ids if from_url is None or from_url in page_ids else [from_url, *page_ids]
 default = picked or from_url
 attack_id = st.selectbox("Open transcript", choices, index=choices.index(default) if default in choices else None,
-                         key=f"explorer_open_{picked or ''}", placeholder="Choose an attack (or click a row)")
+                         key=f"explorer_open_{jump}_{picked or ''}", placeholder="Choose an attack (or click a row)")
 
 st.download_button(
     f"Download {total:,} rows as CSV", data=lambda: data.export_csv(filters, ids), file_name="attacks.csv",
@@ -118,6 +139,28 @@ corrected = editing.correction_line(attack_id, options)
 if corrected:
     st.text(corrected)
 editing.attack_form(attack_id, options)
+
+similar = data.similar(attack_id, N_SIMILAR)
+with st.expander(f"Similar attacks ({similar.height})", icon=":material/join_inner:"):
+    if similar.height == 0:
+        st.caption("No similar attacks: this database stores no embedding for this attack. Rebuild it with "
+                   "`redteam-risk etl` to get them.")
+    else:
+        st.caption("The nearest attacks by cosine similarity of their sentence embeddings (higher = closer in "
+                   "meaning; 1 = the same embedding), from the whole database, whatever the filters. Click a row "
+                   "to open it.")
+        similar_ids = similar["attack_id"].to_list()
+        table_key = f"explorer_similar_{jump}"
+        st.dataframe(
+            similar.select([c for c in SIMILAR_COLUMNS if not absent.get(c)]), hide_index=True, key=table_key,
+            on_select=lambda: _on_similar_row(table_key, similar_ids), selection_mode="single-row",
+            column_config={"similarity": st.column_config.NumberColumn("similarity", format="%.3f")},
+        )
+        pick_key = f"explorer_similar_pick_{jump}"
+        by_id = dict(zip(similar_ids, similar["task_description"].to_list()))
+        st.selectbox("Open a similar attack", similar_ids, index=None, key=pick_key,
+                     on_change=_on_similar_pick, args=(pick_key,), placeholder="Choose a similar attack",
+                     format_func=lambda a: f"{a}: {(by_id.get(a) or '')[:80]}")
 
 reveal_key = f"reveal_{attack_id}"
 if not st.session_state.get(reveal_key):

@@ -8,7 +8,9 @@
 --   $red_team_pool        'upwork' | 'mturk' (any other value matches nothing)
 --   $success_threshold    0-4 rating at or above which an attack counts as a success
 --   $harmlessness_min, $harmlessness_max   inclusive range; rows without harmlessness drop out when set
---   $text                 case-insensitive substring of task_description or attack_text (no wildcards)
+--   $text_all, $text_none varchar[]: search terms (sql/search.py) every attack in scope contains / none contains,
+--                         case-insensitive, in the attack's task, attack text, response or transcript (the
+--                         attack_search table); no wildcards
 --   $include_excluded     true = keep the attacks an analyst excluded (only to count them); null = drop them
 -- Analyst corrections (annotations/overlay.py loads them into rtr_annotations.main.*, docs/annotations.md)
 -- apply first, in source_attacks: an attack's own theme, else its cluster's corrected theme (theme_source
@@ -67,9 +69,20 @@ filtered as (
         and ($harmlessness_min::double is null or harmlessness >= $harmlessness_min::double)
         and ($harmlessness_max::double is null or harmlessness <= $harmlessness_max::double)
         and (
-            $text::varchar is null
-            or contains(lower(coalesce(task_description, '')), lower($text::varchar))
-            or contains(lower(coalesce(attack_text, '')), lower($text::varchar))
+            ($text_all::varchar[] is null and $text_none::varchar[] is null)
+            or attack_id in (
+                select s.attack_id
+                from attack_search as s
+                where
+                    -- the first term (the longest: sql/search.py) alone first, so the others only scan its rows
+                    ($text_all::varchar[] is null or (
+                        contains(s.search_text, lower(($text_all::varchar[])[1]))
+                        and coalesce(list_bool_and(
+                            [contains(s.search_text, lower(w)) for w in ($text_all::varchar[])[2:]]), true)
+                    ))
+                    and ($text_none::varchar[] is null
+                        or not list_bool_or([contains(s.search_text, lower(w)) for w in $text_none::varchar[]]))
+            )
         )
 ),
 

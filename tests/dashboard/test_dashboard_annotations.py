@@ -122,7 +122,7 @@ def test_editor_moves_attacks_to_another_theme_and_every_count_follows(make, sto
 def test_editor_corrects_only_the_rows_ticked_in_the_table(make, store):
     at = open_page(make(**PIRACY_RLHF), "explorer")
     ticked = list(at.dataframe[0].value["attack_id"].iloc[[0, 2, 3]])
-    at.session_state["explorer_table"] = {"selection": {"rows": [0, 2, 3], "columns": [], "cells": []}}
+    at.session_state["explorer_table_0"] = {"selection": {"rows": [0, 2, 3], "columns": [], "cells": []}}
     at.run()
     assert any(e.label == "Correct all 3 attacks ticked in the table at once" for e in at.expander)
     at.radio(key="bulk_action").set_value("exclusion")

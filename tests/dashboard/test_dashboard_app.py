@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import closing
 from pathlib import Path
 
+import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from sql.database import Queries, open_read_only
+from sql.filters import Filters
 from tests.fixture_db import FORMULA_ID, XSS_ID
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
@@ -119,7 +123,7 @@ def test_theme_pool_threshold_and_harmlessness_filters(app):
 def test_filter_text_from_the_url_cannot_add_markdown_to_captions(app):
     hostile = "[x](javascript:alert(1)) ![t](/t.png) **b**"
     at = open_page(app(text=hostile), "overview")
-    shown = [c.value for c in at.caption if "Text contains" in plain(c.value)] + [i.value for i in at.info]
+    shown = [c.value for c in at.caption if "Search “" in plain(c.value)] + [i.value for i in at.info]
     assert shown
     for value in shown:
         assert hostile[:39] in plain(value)  # shown literally (describe() cuts it at 40 characters)
@@ -132,6 +136,38 @@ def test_text_search_matching_nothing_shows_a_message_on_every_page(app):
             continue
         at = open_page(app(text="no attack says this"), page)
         assert "No attacks match the current filters" in texts(at) or "No priority areas match" in texts(at), page
+
+
+def test_search_syntax_round_trips_through_the_url(app, fixture_db):
+    search = 'Moon -"(#0)" "LANDING  was"'
+    with closing(open_read_only(fixture_db)) as con:
+        want = Queries(con).count_attacks(Filters(text=search))
+        typed = Queries(con).count_attacks(Filters(text='"please help" -sure'))
+    assert 0 < want < N_FIXTURE and 0 < typed < N_FIXTURE and want != typed
+    at = open_page(app(text=search), "overview")
+    assert metric(at, "Attacks") == f"{want:,}"
+    assert at.sidebar.text_input(key="filter_text").value == search
+    assert at.query_params["text"] == search
+    at.switch_page("app_pages/explorer.py").run()
+    assert at.query_params["text"] == search and f"n = {want:,}" in texts(at)
+    at.sidebar.text_input(key="filter_text").input('"please help" -sure').run()
+    assert at.query_params["text"] == '"please help" -sure'
+    # the URL alone (a shared link) gives the same view in a new session
+    shared = open_page(app(text=at.query_params["text"]), "overview")
+    assert metric(shared, "Attacks") == f"{typed:,}"
+    assert shared.sidebar.text_input(key="filter_text").value == '"please help" -sure'
+
+
+def test_a_search_with_too_many_terms_says_what_it_ignored(app):
+    at = open_page(app(text=" ".join(f"w{i}" for i in range(40))), "overview")
+    assert "The search uses its first 32 terms; 8 more were ignored." in texts(at)
+
+
+def test_an_over_long_search_in_the_url_is_cut_not_an_error(app):
+    at = open_page(app(text="moon " + "x" * 5000), "overview")
+    assert len(at.sidebar.text_input(key="filter_text").value) == 200
+    assert "No attacks match the current filters" in texts(at)
+    assert at.query_params["text"] == at.sidebar.text_input(key="filter_text").value
 
 
 def test_attack_map_cluster_choice_lists_attacks_and_opens_explorer(app):
@@ -177,6 +213,46 @@ def test_attack_map_region_requeries_the_attacks_inside_it(app):
 def test_attack_map_of_a_single_attack_renders(app):
     at = open_page(app(text="onerror"), "attack_map")  # one attack: its extent is a point, nothing to zoom
     assert not at.exception and at.get("plotly_chart")
+
+
+def table(at, key: str):
+    """The value of the dataframe with ``key``."""
+    return next(d.value for d in at.dataframe if d.key == key)
+
+
+def test_attack_map_selection_offers_similar_attacks(app, fixture_db):
+    with closing(open_read_only(fixture_db)) as con:
+        q = Queries(con)
+        cluster = tuple(q.map_points(Filters()).filter(pl.col("cluster_id") == 0)["attack_id"].to_list())
+        want = q.similar_to_selection(cluster, 20)["attack_id"].to_list()
+    assert len(want) == 20 and not set(want) & set(cluster)
+    at = open_page(app(), "attack_map")
+    at.selectbox(key="map_cluster").set_value(0).run()
+    at.toggle(key="map_similar").set_value(True).run()
+    assert not at.exception
+    shown = next(d.value for d in at.dataframe if "similarity" in d.value.columns)  # a plain table has no key
+    assert list(shown["attack_id"]) == want and list(shown["similarity"]) == sorted(shown["similarity"], reverse=True)
+    at.button(key="map_similar_open").click().run()
+    assert [t.value for t in at.title] == ["Explorer"]
+    assert "Showing only the 20 attacks opened from the map" in texts(at)
+    assert sorted(at.dataframe[0].value["attack_id"]) == sorted(want)
+
+
+def test_explorer_lists_similar_attacks_and_opens_one(app, fixture_db):
+    with closing(open_read_only(fixture_db)) as con:
+        want = Queries(con).similar("a00000", 10)
+        task = dict(zip(want["attack_id"], want["task_description"]))
+    at = open_page(app(attack="a00000"), "explorer")
+    shown = table(at, "explorer_similar_0")
+    assert list(shown["attack_id"]) == want["attack_id"].to_list() and "a00000" not in set(shown["attack_id"])
+    assert any(e.label.startswith("Similar attacks (10)") for e in at.expander)
+    target = want["attack_id"][3]
+    at.selectbox(key="explorer_similar_pick_0").set_value(target).run()
+    assert not at.exception
+    assert at.query_params["attack"] == target
+    assert at.selectbox(key=f"explorer_open_1_").value == target
+    assert f"Task: {task[target]}" in [t.value for t in at.text]
+    assert target not in set(table(at, "explorer_similar_1")["attack_id"])
 
 
 def test_map_colour_modes_render(app):

@@ -132,10 +132,11 @@ FILTER_CASES = [
     Filters(),
     Filters(model_types=("rlhf", "plain lm"), model_sizes=("52B",)),
     Filters(themes=(TOP_THEME, "privacy_pii"), success_threshold=2),
+    Filters(text='help -"can\'t" "here is"'),
 ]
 
 
-@pytest.mark.parametrize("filters", FILTER_CASES, ids=["all", "rlhf-plain-52B", "two-themes-threshold-2"])
+@pytest.mark.parametrize("filters", FILTER_CASES, ids=["all", "rlhf-plain-52B", "two-themes-threshold-2", "search"])
 def test_report_numbers_equal_the_dashboard_queries(con, dashboard_data, filters):
     content = gather(con, filters, with_charts=True)
     data = dashboard_data

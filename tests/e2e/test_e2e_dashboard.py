@@ -8,11 +8,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+from contextlib import closing
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 
+from sql.database import Queries, open_read_only
 from tests.fixture_db import FORMULA_ID, XSS_ID
 
 pytestmark = pytest.mark.e2e
@@ -280,4 +282,40 @@ def test_tool_output_filters_by_source_category_and_review_state(page, tool_serv
     assert "Source categories: Privacy; only confident themes" in caption
     assert metric(page, "Low-confidence themes") == "0.0%"
     shoot(page, artifacts, "tool-filtered")
+    assert_inert(page)
+
+
+def test_search_syntax_in_the_sidebar_and_a_similar_attack_opened_by_clicking_its_row(
+        page, server, artifacts, e2e_db):
+    with closing(open_read_only(e2e_db)) as con:
+        nearest = Queries(con).similar("a00000", 1)["attack_id"][0]
+    page.goto(f"{server}/explorer")
+    settle(page)
+    search = page.get_by_test_id("stSidebar").get_by_label("Search text", exact=True)
+    search.fill('moon -"(#0)" "LANDING was"')
+    search.press("Enter")
+    settle(page)
+    page.get_by_text(re.compile(r"^n = 47\b")).first.wait_for()  # the 48 moon-landing tasks but #0
+    assert parse_qs(urlparse(page.url).query)["text"] == ['moon -"(#0)" "LANDING was"']
+    page.reload()  # the search is in the link
+    settle(page)
+    page.get_by_text(re.compile(r"^n = 47\b")).first.wait_for()
+
+    page.goto(f"{server}/explorer?attack=a00000")
+    settle(page)
+    page.get_by_text(re.compile(r"^Similar attacks \(10\)")).first.click()
+    settle(page)
+    grid = page.get_by_test_id("stDataFrame").filter(has_text="similarity").first
+    grid.wait_for()
+    shoot(page, artifacts, "explorer-similar")
+    grid.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    box = grid.bounding_box()
+    before = page.url
+    page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)  # the first row's selection cell, under the header
+    page.wait_for_function(f"() => window.location.href !== {before!r}", timeout=30_000)
+    settle(page)
+    assert parse_qs(urlparse(page.url).query)["attack"] == [nearest]
+    page.get_by_text(re.compile(rf"^Task: .*\(#{int(nearest[1:])}\)$")).first.wait_for()  # its record is shown
+    page.get_by_text(re.compile(r"^Similar attacks \(10\)")).first.wait_for()
     assert_inert(page)

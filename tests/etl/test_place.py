@@ -129,6 +129,20 @@ def test_incremental_run_places_only_the_new_rows_and_keeps_the_old_ones(built):
     assert ((xy >= lo - 1) & (xy <= hi + 1)).all()  # on the existing map, not somewhere new
 
 
+@pytest.mark.parametrize("which", ["cold_db", "db"])
+def test_full_and_incremental_builds_store_every_attacks_vector(built, which):
+    con = duckdb.connect(str(built[which]), read_only=True)
+    try:
+        stored = con.sql("select a.attack_id, a.embed_text, e.vector from attacks a "
+                         "left join attack_embeddings e using (attack_id) order by a.source_file, a.source_row").pl()
+        n_search = con.sql("select count(*) from attack_search").fetchall()[0][0]
+    finally:
+        con.close()
+    assert stored["vector"].null_count() == 0 and n_search == stored.height
+    want = HashEmbedder().encode(stored["embed_text"].to_list())
+    np.testing.assert_array_equal(np.stack(stored["vector"].to_list()).astype(np.float32), want)
+
+
 def test_new_rows_join_the_cluster_of_their_nearest_old_rows(built):
     after = _attacks(built["db"])
     cold_texts = set(_attacks(built["cold_db"])["embed_text"].to_list())

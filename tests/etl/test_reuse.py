@@ -48,12 +48,15 @@ def test_unchanged_rerun_republishes_a_copy_with_one_more_run(built):
     tmp_path, source, first = built
     db = tmp_path / "risk.duckdb"
     attacks = _rows(db, "select * from attacks order by attack_id")
+    vectors = _rows(db, "select attack_id, vector from attack_embeddings order by attack_id")
+    assert len(vectors) == 30 and {len(v) for _, v in vectors} == {384}
     second = run(_config(tmp_path, source, cache_dir=tmp_path / "another-cache"))  # cache location is not content
     assert second.reused_from == first.run_id and second.run_id != first.run_id
     assert set(second.stage_seconds) == {"reuse"}
     assert (second.n_read, second.n_loaded, second.n_rejected) == (first.n_read, first.n_loaded, first.n_rejected)
     assert second.n_clusters == first.n_clusters
     assert _rows(db, "select * from attacks order by attack_id") == attacks
+    assert _rows(db, "select attack_id, vector from attack_embeddings order by attack_id") == vectors
     runs = _rows(db, "select run_id, status, n_loaded, json_extract_string(parameters, '$.reused_from') "
                      "from runs order by started_at")
     assert runs == [(first.run_id, "published", 30, None), (second.run_id, "published", 30, first.run_id)]

@@ -79,7 +79,7 @@ def test_describe_names_every_active_filter():
                                 cluster_names={0: "moon landing"})
     for fragment in ("Model sizes: 13B, 52B", "model types: rlhf", "Misinformation & conspiracy", "moon landing",
                      "red team: Upwork", "success = rating ≥ 2", "harmlessness -3.5 to 1.5",
-                     "text contains “please help”", "tail = harmlessness < -2"):
+                     "search “please help”", "tail = harmlessness < -2"):
         assert fragment in text
     long = Filters(text="x" * 10_000, themes=tuple(f"t{i}" for i in range(9))).describe()
     assert len(long) < 200 and "and 4 more" in long
@@ -94,10 +94,13 @@ SINGLE_FILTERS = [
     (Filters(red_team_pool="mturk"), ~pl.col("is_upworker")),
     (Filters(red_team_pool="upwork"), pl.col("is_upworker")),
     (Filters(harmlessness_min=-1.0, harmlessness_max=0.5), pl.col("harmlessness").is_between(-1.0, 0.5)),
-    (Filters(text="MISINFORMATION request 1"),
+    (Filters(text='"MISINFORMATION request 1"'),
      pl.col("attack_text").str.to_lowercase().str.contains("misinformation request 1", literal=True)),
-    (Filters(text="task about PIRACY number 30"),
+    (Filters(text='"task about PIRACY number 30"'),
      pl.col("task_description").str.to_lowercase().str.contains("task about piracy number 30", literal=True)),
+    (Filters(text='PIRACY 30 -"request 30"'),  # words anywhere across the fields, minus a phrase
+     pl.col("attack_text").str.contains("piracy", literal=True) & pl.col("attack_text").str.contains("30", literal=True)
+     & ~pl.col("attack_text").str.contains("request 30", literal=True)),
 ]
 
 
@@ -136,6 +139,8 @@ def test_tail_threshold_changes_tail_share_only(con, attacks_frame):
 
 HOSTILE = [
     Filters(text="'; drop table attacks; --"),
+    Filters(text='"\'; drop table attacks; --"'),
+    Filters(text='-"please" "drop table'),
     Filters(text="%"),
     Filters(text="_"),
     Filters(text="\\"),
