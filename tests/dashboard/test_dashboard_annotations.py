@@ -221,7 +221,7 @@ def test_viewer_sees_the_corrections_but_no_edit_widget(make, store, monkeypatch
         if page == "attack_map":
             at.selectbox(key="map_cluster").set_value(0).run()
         if page == "explorer":
-            at.selectbox(key="explorer_open_").set_value("a00000").run()
+            at.selectbox(key="explorer_open_0_").set_value("a00000").run()
             assert "Analyst corrections: theme set to Violence & incitement" in texts(at)
         if page == "priorities":
             at.radio(key="priority_kind").set_value("cluster").run()
