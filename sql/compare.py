@@ -42,6 +42,8 @@ SCOPE_KEYS = {
     "category": "categories", "theme": "themes", "cluster": "cluster_ids", "source_file": "source_files",
     "file": "source_files", "pool": "red_team_pool",
     "success_threshold": "success_threshold", "text": "text",
+    "from": "created_from", "created_from": "created_from",  # created-at range: ISO dates (inclusive days)
+    "to": "created_to", "created_to": "created_to",  # or datetimes, e.g. from=2026-01-01,to=2026-03-31
 }
 
 
@@ -209,7 +211,8 @@ def parse_scope(text: str) -> Filters:
     """A scope from ``key=value`` parts separated by commas; a value lists alternatives with ``|``:
     ``"model=gpt-4"``, ``"model_type=rlhf,size=52B|13B"``, ``"campaign=after-fix"``. Keys: ``SCOPE_KEYS``
     (``model``, ``model_type``, ``model_size``/``size``, ``campaign``, ``attack_method``/``method``,
-    ``category``, ``theme``, ``cluster``, ``source_file``/``file``, ``pool``, ``success_threshold``, ``text``).
+    ``category``, ``theme``, ``cluster``, ``source_file``/``file``, ``pool``, ``success_threshold``, ``text``,
+    ``from``/``to``: the created-at range, ISO dates or datetimes, e.g. ``from=2026-01-01,to=2026-03-31``).
     An empty text is every
     attack. Raises ``ScopeError`` naming the bad part."""
     kwargs: dict[str, Any] = {}

@@ -9,6 +9,8 @@
 --   $success_threshold    0-4 rating at or above which an attack counts as a success
 --   $harmlessness_min, $harmlessness_max   inclusive range; rows without harmlessness drop out when set
 --   $text                 case-insensitive substring of task_description or attack_text (no wildcards)
+--   $created_from, $created_before   timestamp: created_at >= $created_from and < $created_before (UTC;
+--                         Filters turns inclusive days / moments into these); rows without created_at drop out
 --   $include_excluded     true = keep the attacks an analyst excluded (only to count them); null = drop them
 -- Analyst corrections (annotations/overlay.py loads them into rtr_annotations.main.*, docs/annotations.md)
 -- apply first, in source_attacks: an attack's own theme, else its cluster's corrected theme (theme_source
@@ -70,6 +72,10 @@ filtered as (
             $text::varchar is null
             or contains(lower(coalesce(task_description, '')), lower($text::varchar))
             or contains(lower(coalesce(attack_text, '')), lower($text::varchar))
+        )
+        and (
+            ($created_from::timestamp is null or created_at >= $created_from::timestamp)
+            and ($created_before::timestamp is null or created_at < $created_before::timestamp)
         )
 ),
 
