@@ -118,6 +118,10 @@ def etl(
     reuse: Annotated[bool, typer.Option(help="When the inputs, settings and code are unchanged since the published "
                                         "build, publish a copy of it as a new run instead of rebuilding.")] = True,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    keep_runs: Annotated[int, typer.Option(min=0, help="Keep this many earlier published builds in <db>.runs/ "
+                                           "(hard links; each costs about the database's size once replaced) to "
+                                           "compare runs (`redteam-risk compare --run-a`); 0 keeps none.")]
+    = settings.DEFAULT_KEEP_RUNS,
 ) -> None:
     """Ingest attack records, analyse them and publish one DuckDB database."""
     from etl.pipeline import EtlConfig, run
@@ -132,6 +136,7 @@ def etl(
         category_map=category_map, behaviors=behaviors, success_when=success_when, seed=seed,
         min_cluster_size=min_cluster_size,
         reuse=reuse, recluster_share=recluster_share, progress=progress,
+        keep_runs=keep_runs,
     ))
     total = sum(summary.stage_seconds.values())
     _carry_annotations(summary.db)
