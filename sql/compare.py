@@ -110,15 +110,10 @@ def _in_catalog(scope: str, catalog: str | None) -> str:
 
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", catalog) or overlay.CLUSTERS not in scope:
         raise ValueError(f"cannot read the scope from catalog {catalog!r}")
-    return (f"with attacks as (select * from {catalog}.main.attacks),
-"
-            f"clusters as (select * from {catalog}.main.clusters),
-"
-            f"no_cluster_corrections as (select * from {overlay.CLUSTERS} where false)
-"
-            f"select * from (
-{scope.replace(overlay.CLUSTERS, 'no_cluster_corrections')}
-)")
+    return (f"with attacks as (select * from {catalog}.main.attacks),\n"
+            f"clusters as (select * from {catalog}.main.clusters),\n"
+            f"no_cluster_corrections as (select * from {overlay.CLUSTERS} where false)\n"
+            f"select * from (\n{scope.replace(overlay.CLUSTERS, 'no_cluster_corrections')}\n)")
 
 
 @cache
