@@ -333,8 +333,8 @@ def annotations_import(
 @app.command()
 def compare(
     db: Annotated[Path, typer.Option(help="The DuckDB database built by `redteam-risk etl`.")],
-    a: Annotated[Optional[str], typer.Option("--a", help="Scope A (before / reference): comma-separated key=value, '|' between "
-                                   "alternatives, e.g. \"model=m-1\" or \"model_type=rlhf,size=52B|13B\". Keys: "
+    a: Annotated[Optional[str], typer.Option("--a", help="Scope A (before / reference): comma-separated "
+                                   "key=value, '|' between alternatives, e.g. \"model=m-1\" or \"model_type=rlhf,size=52B|13B\". Keys: "
                                    "model, model_type, model_size (size), campaign, attack_method (method), category, "
                                    "theme, cluster, source_file (file), pool, success_threshold, text, from / to "
                                    "(created-at range, ISO dates or datetimes, inclusive days, e.g. "

@@ -25,6 +25,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,7 @@ class FilterOptions:
     campaigns: tuple[str, ...] = ()  # most frequent first (at most 500)
     has_review: bool = False  # some attack's theme needs review (low confidence)
     has_success: bool = True  # some attack has a success value (its own or from a rating)
+    created_range: tuple[datetime, datetime] | None = None  # first, last created_at (UTC); None when absent
 
     @property
     def has_model_types(self) -> bool:
@@ -209,7 +211,8 @@ class Queries:
         facts = self.sql("select count(is_upworker) > 0 as has_pools, count(rating) > 0 as has_rating, "
                          "count(*) filter (where needs_review) > 0 as has_review, "
                          "count(success) + count(rating) > 0 as has_success, "
-                         "min(harmlessness) as h_min, max(harmlessness) as h_max from attacks").row(0, named=True)
+                         "min(harmlessness) as h_min, max(harmlessness) as h_max, "
+                         "min(created_at) as c_min, max(created_at) as c_max from attacks").row(0, named=True)
         labels = {column: tuple(self.sql(
             f"select {column} as v, count(*) as n from attacks where {column} is not null group by {column} "
             "order by n desc, v limit 500")["v"].to_list()) for column in ("category", "attack_method", "campaign")}
@@ -231,6 +234,7 @@ class Queries:
             campaigns=labels["campaign"],
             has_review=bool(facts["has_review"]),
             has_success=bool(facts["has_success"]),
+            created_range=None if facts["c_min"] is None else (facts["c_min"], facts["c_max"]),
         )
 
     def runs(self) -> pl.DataFrame:
@@ -380,7 +384,7 @@ class Queries:
         attached = {row[0] for row in self.con.execute("select database_name from duckdb_databases()").fetchall()}
         if catalog not in attached:
             try:
-                self.con.execute(f"attach ? as {catalog} (read_only)", [str(snapshot)])
+                self.con.execute(f"attach if not exists ? as {catalog} (read_only)", [str(snapshot)])
             except duckdb.Error as exc:
                 raise DatabaseUnavailable(f"kept build {run_id} ({snapshot}) is not readable: "
                                           f"{_first_line(exc)}") from None

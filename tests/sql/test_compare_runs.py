@@ -30,11 +30,9 @@ def _publish(db, attacks: pl.DataFrame, run_id: str, k: int) -> None:
     store.publish(build, db)
 
 
-@pytest.fixture(scope="module")
-def two_builds(tmp_path_factory):
+def build_three_runs(db):
     """run-1: the default cells; run-2: every 4th attack's success flipped, every cluster id shifted by 100, and
-    the first 20 attacks gone; run-3: run-2 again (so run-1 and run-2 are both kept)."""
-    db = tmp_path_factory.mktemp("runs") / "risk.duckdb"
+    the first 20 attacks gone; run-3: run-2 again (so run-1 and run-2 are both kept). Returns ``db``."""
     first = F.make_attacks(F.default_spec(8))
     second = first.with_columns(
         pl.when(pl.int_range(pl.len()) % 4 == 0).then(~pl.col("success")).otherwise(pl.col("success"))
@@ -45,6 +43,11 @@ def two_builds(tmp_path_factory):
     _publish(db, second, "run-2", 2)
     _publish(db, second, "run-3", 3)
     return db
+
+
+@pytest.fixture(scope="module")
+def two_builds(tmp_path_factory):
+    return build_three_runs(tmp_path_factory.mktemp("runs") / "risk.duckdb")
 
 
 def recount(path_a, path_b, where: str = "true") -> dict[str, int]:
@@ -149,6 +152,7 @@ def test_cli_agrees_and_lists_the_kept_builds(two_builds):
         con.close()
     assert (got["run_a"], got["run_b"]) == ("run-1", "run-3")
     assert [(p["grain"], p["theme"], p["n_newly_succeeding"], p["n_newly_failing"]) for p in got["paired"]] == [
-        (r["grain"], r["theme"], r["n_newly_succeeding"], r["n_newly_failing"]) for r in want.paired.iter_rows(named=True)]
+        (r["grain"], r["theme"], r["n_newly_succeeding"], r["n_newly_failing"])
+        for r in want.paired.iter_rows(named=True)]
     bad = runner.invoke(app, ["--quiet", "compare", "--db", str(two_builds), "--a", "", "--b", "", "--run-a", "nope"])
     assert bad.exit_code != 0 and isinstance(bad.exception, store.UnknownRun)
