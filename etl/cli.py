@@ -334,11 +334,12 @@ def annotations_import(
 def compare(
     db: Annotated[Path, typer.Option(help="The DuckDB database built by `redteam-risk etl`.")],
     a: Annotated[Optional[str], typer.Option("--a", help="Scope A (before / reference): comma-separated "
-                                   "key=value, '|' between alternatives, e.g. \"model=m-1\" or \"model_type=rlhf,size=52B|13B\". Keys: "
-                                   "model, model_type, model_size (size), campaign, attack_method (method), category, "
-                                   "theme, cluster, source_file (file), pool, success_threshold, text, from / to "
-                                   "(created-at range, ISO dates or datetimes, inclusive days, e.g. "
-                                   "from=2026-01-01,to=2026-03-31). Empty: every attack.")] = None,
+                                   "key=value, '|' between alternatives, e.g. \"model=m-1\" or "
+                                   "\"model_type=rlhf,size=52B|13B\". Keys: model, model_type, model_size (size), "
+                                   "campaign, attack_method (method), category, theme, cluster, source_file (file), "
+                                   "pool, success_threshold, text, from / to (created-at range, ISO dates or "
+                                   "datetimes, inclusive days, e.g. from=2026-01-01,to=2026-03-31). Empty: every "
+                                   "attack.")] = None,
     b: Annotated[Optional[str], typer.Option("--b", help="Scope B (after / candidate), same syntax.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="md | csv | json.")] = "md",
     pair_on: Annotated[str, typer.Option(help="Pair attacks present in both scopes on attack_text or "

@@ -156,3 +156,17 @@ def test_cli_agrees_and_lists_the_kept_builds(two_builds):
         for r in want.paired.iter_rows(named=True)]
     bad = runner.invoke(app, ["--quiet", "compare", "--db", str(two_builds), "--a", "", "--b", "", "--run-a", "nope"])
     assert bad.exit_code != 0 and isinstance(bad.exception, store.UnknownRun)
+
+
+def test_the_report_names_the_builds_and_has_the_same_paired_counts(two_builds):
+    from dashboard.reports import build_report_bytes
+
+    md = build_report_bytes(two_builds, Filters(), "md", compare=(Filters(), Filters(), "attack_text", "run-1",
+                                                                  None)).decode()
+    assert "builds: A = run run-1, B = run run-3" in md
+    con = open_read_only(two_builds)
+    try:
+        paired = Queries(con).compare(Filters(), Filters(), run_a="run-1").paired_overall()
+    finally:
+        con.close()
+    assert f"{paired['n_newly_succeeding']:,}" in md and "Comparison: success by cluster" not in md
