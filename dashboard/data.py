@@ -208,9 +208,17 @@ def compare_areas(areas: pl.DataFrame, a: str | int, b: str | int) -> str:
     return priority.compare_areas(areas, a, b)
 
 
-def compare(a: Filters, b: Filters, pair_on: str = "attack_text"):
-    """``Queries.compare``: scope ``a`` against scope ``b`` (a ``sql.compare.Comparison``)."""
-    return _call("compare", a, b, pair_on)
+def compare(a: Filters, b: Filters, pair_on: str = "attack_text", run_a: str | None = None,
+            run_b: str | None = None):
+    """``Queries.compare``: scope ``a`` against scope ``b`` (a ``sql.compare.Comparison``), of the builds
+    ``run_a`` / ``run_b`` when given (kept builds, ``snapshots``)."""
+    return _call("compare", a, b, pair_on, run_a, run_b)
+
+
+def snapshots() -> list[dict]:
+    """The earlier builds kept beside the database (``Queries.snapshots``), newest first. Not cached: a listing
+    of a folder, and a new build must show at once."""
+    return Queries(_cursor(current())).snapshots()
 
 
 def map_points(filters: Filters, region: MapRegion | None = None) -> pl.DataFrame:

@@ -118,6 +118,10 @@ def etl(
     reuse: Annotated[bool, typer.Option(help="When the inputs, settings and code are unchanged since the published "
                                         "build, publish a copy of it as a new run instead of rebuilding.")] = True,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    keep_runs: Annotated[int, typer.Option(min=0, help="Keep this many earlier published builds in <db>.runs/ "
+                                           "(hard links; each costs about the database's size once replaced) to "
+                                           "compare runs (`redteam-risk compare --run-a`); 0 keeps none.")]
+    = settings.DEFAULT_KEEP_RUNS,
 ) -> None:
     """Ingest attack records, analyse them and publish one DuckDB database."""
     from etl.pipeline import EtlConfig, run
@@ -132,6 +136,7 @@ def etl(
         category_map=category_map, behaviors=behaviors, success_when=success_when, seed=seed,
         min_cluster_size=min_cluster_size,
         reuse=reuse, recluster_share=recluster_share, progress=progress,
+        keep_runs=keep_runs,
     ))
     total = sum(summary.stage_seconds.values())
     _carry_annotations(summary.db)
@@ -330,21 +335,30 @@ def annotations_import(
 @app.command()
 def compare(
     db: Annotated[Path, typer.Option(help="The DuckDB database built by `redteam-risk etl`.")],
-    a: Annotated[str, typer.Option("--a", help="Scope A (before / reference): comma-separated key=value, '|' between "
-                                   "alternatives, e.g. \"model=m-1\" or \"model_type=rlhf,size=52B|13B\". Keys: "
-                                   "model, model_type, model_size (size), campaign, attack_method (method), category, "
-                                   "theme, cluster, source_file (file), pool, success_threshold, text. Empty: every "
-                                   "attack.")],
-    b: Annotated[str, typer.Option("--b", help="Scope B (after / candidate), same syntax.")],
+    a: Annotated[Optional[str], typer.Option("--a", help="Scope A (before / reference): comma-separated "
+                                   "key=value, '|' between alternatives, e.g. \"model=m-1\" or "
+                                   "\"model_type=rlhf,size=52B|13B\". Keys: model, model_type, model_size (size), "
+                                   "campaign, attack_method (method), category, theme, cluster, source_file (file), "
+                                   "pool, success_threshold, text, from / to (created-at range, ISO dates or "
+                                   "datetimes, inclusive days, e.g. from=2026-01-01,to=2026-03-31). Empty: every "
+                                   "attack.")] = None,
+    b: Annotated[Optional[str], typer.Option("--b", help="Scope B (after / candidate), same syntax.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="md | csv | json.")] = "md",
     pair_on: Annotated[str, typer.Option(help="Pair attacks present in both scopes on attack_text or "
                                          "task_description (the intent).")] = "attack_text",
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of standard output.")] = None,
     fail_on_regression: Annotated[bool, typer.Option(help="Exit with status 1 when the overall success or any theme's "
                                                      "rises beyond its adjusted interval (for CI jobs).")] = False,
+    run_a: Annotated[Optional[str], typer.Option(help="Compare two builds of --db: scope A over the attacks of this "
+                                                 "kept build (a run id from --list-runs; `redteam-risk etl "
+                                                 "--keep-runs`).")] = None,
+    run_b: Annotated[Optional[str], typer.Option(help="Scope B over this kept build (default: the current one).")]
+    = None,
+    list_runs: Annotated[bool, typer.Option(help="List the kept builds of --db and exit.")] = False,
 ) -> None:
     """Compare two scopes of one database: success by theme, attack method and cluster with intervals, paired
-    counts of the same attacks in both, newly succeeding attacks (docs/metrics.md#comparing-two-scopes)."""
+    counts of the same attacks in both, newly succeeding attacks (docs/metrics.md#comparing-two-scopes).
+    With --run-a (and --run-b) scope A and B read two published builds of the database (clusters left out)."""
     from dashboard.reports.comparison import comparison_frame, comparison_json, comparison_markdown
     from dashboard.safety import to_csv_bytes
     from sql.compare import parse_scope
@@ -353,12 +367,21 @@ def compare(
     key = fmt.strip().lower()
     if key not in ("md", "csv", "json"):
         raise UserError(f"unknown compare format {fmt!r}; choose md, csv or json")
-    scope_a, scope_b = parse_scope(a), parse_scope(b)
+    if not list_runs and (a is None or b is None):
+        raise UserError("give both scopes, --a and --b (an empty one, --a \"\", is every attack)")
+    scope_a, scope_b = parse_scope(a or ""), parse_scope(b or "")
     if not Path(db).expanduser().is_file():
         raise UserError(f"the database file {db} does not exist")
     con = open_read_only(Path(db).expanduser())
     try:
-        result = Queries(con).compare(scope_a, scope_b, pair_on=pair_on)
+        queries = Queries(con)
+        if list_runs:
+            current = (queries.latest_run() or {}).get("run_id")
+            typer.echo(f"{current}\tcurrent\t{Path(db).expanduser().stat().st_size}")
+            for kept in queries.snapshots():
+                typer.echo(f"{kept['run_id']}\t{kept['published_at']:%Y-%m-%d %H:%M:%S}\t{kept['size_bytes']}")
+            return
+        result = queries.compare(scope_a, scope_b, pair_on=pair_on, run_a=run_a, run_b=run_b)
     finally:
         con.close()
     if key == "md":

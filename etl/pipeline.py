@@ -53,9 +53,11 @@ class EtlConfig:
     recluster_share: float = settings.DEFAULT_RECLUSTER_SHARE  # above this share of new rows, refit (etl/place.py)
     reuse: bool = True  # when inputs, settings and code match the published build, record a run on a copy of it
     progress: bool = True
+    keep_runs: int = settings.DEFAULT_KEEP_RUNS  # published builds kept in <db>.runs/ for comparing runs (not a build setting)
 
     def parameters(self) -> dict:
-        out = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items() if k not in ("inputs", "db")}
+        out = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()
+               if k not in ("inputs", "db", "keep_runs")}
         return out
 
 
@@ -116,7 +118,7 @@ def run(config: EtlConfig) -> RunSummary:
             )
     previous_runs = store.read_previous_runs(db)
     if config.reuse and fingerprint is not None:
-        summary = _reuse(db, previous_runs, fingerprint, run_id, started_at)
+        summary = _reuse(db, previous_runs, fingerprint, run_id, started_at, config.keep_runs)
         if summary is not None:
             return summary
 
@@ -254,7 +256,7 @@ def run(config: EtlConfig) -> RunSummary:
                 "runs": runs,
                 "attack_embeddings": embeddings_frame(attacks["attack_id"], vectors),
             }, finalize=metrics.materialize)
-            store.publish(build, db)
+            store.publish(build, db, config.keep_runs)
         except BaseException:
             store.discard_build(build)
             raise
@@ -273,7 +275,7 @@ def run(config: EtlConfig) -> RunSummary:
 
 
 def _reuse(db: Path, previous_runs: pl.DataFrame | None, fingerprint: str, run_id: str,
-           started_at: datetime) -> RunSummary | None:
+           started_at: datetime, keep_runs: int = settings.DEFAULT_KEEP_RUNS) -> RunSummary | None:
     """Publish a copy of the current database with one more ``runs`` row when the published build (whose
     history is ``previous_runs``) has ``fingerprint``; None (build normally) otherwise."""
     from etl import reuse, store
@@ -290,7 +292,7 @@ def _reuse(db: Path, previous_runs: pl.DataFrame | None, fingerprint: str, run_i
     build = store.build_path(db, run_id)
     try:
         n_clusters = store.copy_build(db, build, pl.DataFrame([row]))
-        store.publish(build, db)
+        store.publish(build, db, keep_runs)
     except BaseException:
         store.discard_build(build)
         raise

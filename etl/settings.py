@@ -13,6 +13,7 @@ DEFAULT_BATCH_SIZE = 64
 # UMAP seeds (ARI 0.90 vs 0.94 on the demo), beyond the 0.01 a faster embedder may cost (docs/performance.md).
 DEFAULT_EMBED_PRECISION = "float32"
 DEFAULT_RECLUSTER_SHARE = 0.10  # above this share of new (or removed) rows since the last fit, refit the map
+DEFAULT_KEEP_RUNS = 2  # published builds kept in <db>.runs/ for comparing runs (etl/store.py); 0 keeps none
 
 
 def cache_dir(explicit: Path | None = None) -> Path:

@@ -5,6 +5,12 @@ Readers (the dashboard) only ever open the published path read-only. A build is 
 ``os.replace`` once it is complete, checkpointed and fsynced, so a reader sees the old or the new
 database, never a partial one. A reader that still has the old file open keeps reading it (the inode
 lives until it closes); the old file's space is freed by the OS when the last reader lets go.
+
+Kept builds (for comparing two runs, ``sql.compare``): before the replace, ``publish`` keeps the file it
+replaces as ``<db>.runs/<run_id>.duckdb`` (a hard link to the same inode, a copy where links are not possible)
+and then keeps only the newest ``keep_runs`` of them (``DEFAULT_KEEP_RUNS``). The current file is never
+written; when the snapshot cannot be made the publish stops before the replace, leaving the current file, the
+kept ones and the build in place for the caller to discard.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import logging
 import os
 import shutil
 from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +28,19 @@ import duckdb
 import polars as pl
 
 import sql
+from etl import settings
+from etl.errors import UserError
 
 log = logging.getLogger("redteam_risk.store")
 
 BUILD_MARKER = ".building-"
+RUNS_SUFFIX = ".runs"  # <db>.runs/<run_id>.duckdb: the published files kept for comparing runs
+DEFAULT_KEEP_RUNS = settings.DEFAULT_KEEP_RUNS  # snapshots kept beside the database besides the current file
+_SNAPSHOT_EXT = ".duckdb"
+
+
+class UnknownRun(UserError):
+    """A run id that is not one of the kept builds; the message lists the kept ones."""
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -132,17 +148,135 @@ def copy_build(db_path: Path, build: Path, run: pl.DataFrame) -> int:
         con.close()
 
 
-def publish(build: Path, db_path: Path) -> None:
-    """Atomically make ``build`` the database at ``db_path``."""
+def publish(build: Path, db_path: Path, keep_runs: int = DEFAULT_KEEP_RUNS) -> None:
+    """Atomically make ``build`` the database at ``db_path``, first keeping the file it replaces as a snapshot
+    (``keep_snapshot``) and afterwards pruning the snapshots to the newest ``keep_runs`` (0: none kept)."""
+    if keep_runs < 0:
+        raise ValueError(f"keep_runs must be 0 or more, not {keep_runs}")
     with open(build, "rb+") as fh:
         os.fsync(fh.fileno())
-    os.replace(build, db_path)
+    kept = keep_snapshot(db_path) if keep_runs > 0 else None
+    try:
+        os.replace(build, db_path)
+    except BaseException:
+        if kept is not None:  # the current file stays published: its snapshot is not needed yet
+            kept.unlink(missing_ok=True)
+            _remove_if_empty(runs_dir(db_path))
+        raise
     dir_fd = os.open(db_path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
     log.info("publish: %s", db_path)
+    try:
+        prune_snapshots(db_path, keep_runs)
+    except OSError as exc:  # the build is published; an old snapshot that stays is only disk space
+        log.warning("publish: could not prune the kept builds in %s: %s", runs_dir(db_path), exc)
+
+
+# ---- kept builds (snapshots) ---------------------------------------------------------------------------------
+
+
+def runs_dir(db_path: Path) -> Path:
+    """The folder of the builds kept beside ``db_path``: ``<db>.runs``."""
+    return db_path.with_name(db_path.name + RUNS_SUFFIX)
+
+
+def keep_snapshot(db_path: Path) -> Path | None:
+    """Keep the file now published at ``db_path`` as ``<db>.runs/<run_id>.duckdb`` (its newest published run;
+    ``previous-<mtime>`` when it records none); None when there is no file. A hard link (no extra disk until the
+    published path is replaced, then exactly the old file's size), else a copy; written under a temporary name
+    and renamed, so a snapshot is complete or absent. Returns the snapshot made (None when there is no file or
+    it is kept already). Raises OSError when it cannot be kept."""
+    if not db_path.exists():
+        return None
+    run = latest_run(read_previous_runs(db_path))
+    run_id = str(run["run_id"]) if run is not None and run.get("run_id") else f"previous-{int(db_path.stat().st_mtime)}"
+    folder = runs_dir(db_path)
+    folder.mkdir(exist_ok=True)
+    target = folder / f"{_safe_name(run_id)}{_SNAPSHOT_EXT}"
+    if target.exists() and os.path.samefile(target, db_path):
+        return None
+    tmp = folder / f".{target.name}.tmp-{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    try:
+        try:
+            os.link(db_path, tmp)
+        except OSError:  # a file system without hard links
+            shutil.copyfile(db_path, tmp)
+            shutil.copystat(db_path, tmp)  # its time orders the kept builds, as a link's would
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        _remove_if_empty(folder)
+        raise
+    log.info("publish: kept the build it replaces as %s", target)
+    return target
+
+
+def list_snapshots(db_path: Path) -> list[dict[str, Any]]:
+    """The builds kept beside ``db_path``, newest first: dicts with ``run_id``, ``path``, ``size_bytes`` and
+    ``published_at`` (the file's modification time, UTC, naive: when that build was written)."""
+    folder = runs_dir(db_path)
+    if not folder.is_dir():
+        return []
+    out = []
+    for path in folder.glob(f"*{_SNAPSHOT_EXT}"):
+        if path.name.startswith("."):
+            continue
+        try:
+            st = path.stat()
+        except OSError:  # pruned meanwhile
+            continue
+        out.append({"run_id": path.name[: -len(_SNAPSHOT_EXT)], "path": path, "size_bytes": st.st_size,
+                    "published_at": datetime.fromtimestamp(st.st_mtime, timezone.utc).replace(tzinfo=None),
+                    "_mtime": st.st_mtime_ns})
+    out.sort(key=lambda r: (r["_mtime"], r["run_id"]), reverse=True)
+    for row in out:
+        del row["_mtime"]
+    return out
+
+
+def snapshot_path(db_path: Path, run_id: str) -> Path:
+    """The kept build ``run_id`` of ``db_path``; raises ``UnknownRun`` (listing the kept ones) otherwise."""
+    kept = list_snapshots(db_path)
+    for row in kept:
+        if row["run_id"] == run_id:
+            return row["path"]
+    listed = ", ".join(r["run_id"] for r in kept) or "none (publish a build again to keep the current one)"
+    raise UnknownRun(f"run {run_id!r} is not a kept build of {db_path}; kept builds: {listed}")
+
+
+def prune_snapshots(db_path: Path, keep_runs: int) -> list[Path]:
+    """Delete all but the newest ``keep_runs`` kept builds (and temporary files of interrupted ones); returns
+    what was deleted. A reader that has a deleted snapshot open keeps reading it until it closes it."""
+    removed = []
+    for row in list_snapshots(db_path)[max(keep_runs, 0):]:
+        row["path"].unlink(missing_ok=True)
+        removed.append(row["path"])
+    folder = runs_dir(db_path)
+    if folder.is_dir():
+        for tmp in folder.glob(".*.tmp-*"):
+            pid = tmp.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and not _pid_alive(int(pid)):
+                tmp.unlink(missing_ok=True)
+    return removed
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def _safe_name(run_id: str) -> str:
+    """``run_id`` as a file name: letters, digits, ``-``, ``_`` and ``.`` kept, anything else ``_``."""
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id).lstrip(".")
+    return name or "run"
 
 
 def read_previous_runs(db_path: Path) -> pl.DataFrame | None:

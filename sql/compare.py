@@ -42,7 +42,15 @@ SCOPE_KEYS = {
     "category": "categories", "theme": "themes", "cluster": "cluster_ids", "source_file": "source_files",
     "file": "source_files", "pool": "red_team_pool",
     "success_threshold": "success_threshold", "text": "text",
+    "from": "created_from", "created_from": "created_from",  # created-at range: ISO dates (inclusive days)
+    "to": "created_to", "created_to": "created_to",  # or datetimes, e.g. from=2026-01-01,to=2026-03-31
 }
+
+
+CLUSTERS_ACROSS_BUILDS = (
+    "Two builds are compared: clusters are left out (a cluster id names a cluster of one build's fit only); "
+    "themes, attack methods and the paired attacks compare across builds. Analysts' attack corrections apply "
+    "to both builds, cluster corrections only to the current one.")
 
 
 class ScopeError(UserError):
@@ -61,6 +69,8 @@ class Comparison:
     newly_succeeding: pl.DataFrame  # compare_pairs rows with outcome 'newly succeeding' (at most the limit)
     n_newly_succeeding_total: int = 0  # how many newly succeeding attacks there are in all
     notes: tuple[str, ...] = field(default=())
+    run_a: str | None = None  # the builds compared (``Queries.compare(run_a=…)``): None = one database
+    run_b: str | None = None
 
     def overall(self) -> dict[str, Any]:
         """The 'all' row of ``groups`` as a dict."""
@@ -89,13 +99,32 @@ def _prefixed(text: str, prefix: str) -> str:
     return re.sub(r"\$([A-Za-z_]\w*)", lambda m: f"${prefix}{m.group(1)}", text)
 
 
+def _in_catalog(scope: str, catalog: str | None) -> str:
+    """``scope`` (attacks_in_scope.sql) reading the attacks and clusters of the attached database ``catalog``
+    (a kept build, ``Queries.compare``) instead of the database in use; None: unchanged. The analysts' attack
+    corrections apply (attack ids are the same in every build of a record); cluster corrections do not (a
+    cluster id names a cluster of one clustering fit only, the current build's)."""
+    if catalog is None:
+        return scope
+    from annotations import overlay
+
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", catalog) or overlay.CLUSTERS not in scope:
+        raise ValueError(f"cannot read the scope from catalog {catalog!r}")
+    return (f"with attacks as (select * from {catalog}.main.attacks),\n"
+            f"clusters as (select * from {catalog}.main.clusters),\n"
+            f"no_cluster_corrections as (select * from {overlay.CLUSTERS} where false)\n"
+            f"select * from (\n{scope.replace(overlay.CLUSTERS, 'no_cluster_corrections')}\n)")
+
+
 @cache
-def two_scopes(name: str) -> str:
+def two_scopes(name: str, catalog_a: str | None = None, catalog_b: str | None = None) -> str:
     """SQL of ``sql/queries/<name>.sql`` with the CTEs it reads: ``scope_a`` / ``scope_b`` (the attacks in
-    each scope: attacks_in_scope.sql with parameters ``$a_*`` / ``$b_*``), ``metric_settings`` and, for
+    each scope: attacks_in_scope.sql with parameters ``$a_*`` / ``$b_*``, over the attached database
+    ``catalog_a`` / ``catalog_b`` when given, see ``_in_catalog``), ``metric_settings`` and, for
     the paired counts, ``compare_pairs``. Bind with ``bind_scopes(text, a, b, ...)``."""
     scope = sql.read("queries", "attacks_in_scope")
-    ctes = [("scope_a", _prefixed(scope, "a_")), ("scope_b", _prefixed(scope, "b_")),
+    ctes = [("scope_a", _prefixed(_in_catalog(scope, catalog_a), "a_")),
+            ("scope_b", _prefixed(_in_catalog(scope, catalog_b), "b_")),
             ("metric_settings", sql.read("views", "metric_settings")),
             ("clusters", sql.read("queries", "clusters_in_scope"))]  # labels and themes as the analysts corrected them
     if name == "compare_paired_counts":
@@ -111,28 +140,38 @@ def bind_scopes(text: str, a: Filters, b: Filters, extra: dict[str, Any] | None 
 
 
 def _run(con: duckdb.DuckDBPyConnection, name: str, a: Filters, b: Filters,
-         extra: dict[str, Any] | None = None, tail: str = "") -> pl.DataFrame:
+         extra: dict[str, Any] | None = None, tail: str = "",
+         catalogs: tuple[str | None, str | None] = (None, None)) -> pl.DataFrame:
     from annotations import overlay  # the scopes join the analyst corrections' tables (empty without any)
 
     overlay.ensure(con)
-    text = two_scopes(name) + tail
+    text = two_scopes(name, *catalogs) + tail
     return con.sql(text, params=bind_scopes(text, a, b, extra)).pl()
 
 
 def compare(con: duckdb.DuckDBPyConnection, a: Filters, b: Filters, pair_on: str = "attack_text",
-            limit: int = NEWLY_SUCCEEDING_LIMIT) -> Comparison:
-    """Compare scope ``a`` (before / reference) with scope ``b`` (after / candidate) on ``con``."""
+            limit: int = NEWLY_SUCCEEDING_LIMIT, catalogs: tuple[str | None, str | None] = (None, None),
+            runs: tuple[str | None, str | None] = (None, None)) -> Comparison:
+    """Compare scope ``a`` (before / reference) with scope ``b`` (after / candidate) on ``con``.
+
+    Two builds: ``catalogs`` names the attached databases whose attacks scope A and scope B read (None: the
+    database in use) and ``runs`` their run ids (``Queries.compare(run_a=…, run_b=…)`` attaches them). Cluster
+    ids belong to one build, so across builds the cluster grain is left out (a note says so)."""
     if pair_on not in PAIR_ON:
         raise ScopeError(f"pair_on must be one of {', '.join(PAIR_ON)}, not {pair_on!r}")
     extra = {"pair_on": pair_on}
-    groups = _run(con, "compare_groups", a, b, extra)
-    paired = _run(con, "compare_paired_counts", a, b, extra)
+    groups = _run(con, "compare_groups", a, b, extra, catalogs=catalogs)
+    paired = _run(con, "compare_paired_counts", a, b, extra, catalogs=catalogs)
     paired = with_mcnemar(paired)
     newly = _run(con, "compare_pairs", a, b, {**extra, "newly_limit": int(limit)},
-                 "\nwhere outcome = 'newly succeeding' order by theme, pair_key limit $newly_limit")
+                 "\nwhere outcome = 'newly succeeding' order by theme, pair_key limit $newly_limit", catalogs=catalogs)
     n_newly = int(paired.filter(pl.col("grain") == "all")["n_newly_succeeding"].sum()) if paired.height else 0
+    notes = scope_notes(groups)
+    if catalogs != (None, None):
+        groups = groups.filter(pl.col("grain") != "cluster")
+        notes += (CLUSTERS_ACROSS_BUILDS,)
     return Comparison(a=a, b=b, pair_on=pair_on, groups=groups, paired=paired, newly_succeeding=newly,
-                      n_newly_succeeding_total=n_newly, notes=scope_notes(groups))
+                      n_newly_succeeding_total=n_newly, notes=notes, run_a=runs[0], run_b=runs[1])
 
 
 def scope_notes(groups: pl.DataFrame) -> tuple[str, ...]:
@@ -209,7 +248,8 @@ def parse_scope(text: str) -> Filters:
     """A scope from ``key=value`` parts separated by commas; a value lists alternatives with ``|``:
     ``"model=gpt-4"``, ``"model_type=rlhf,size=52B|13B"``, ``"campaign=after-fix"``. Keys: ``SCOPE_KEYS``
     (``model``, ``model_type``, ``model_size``/``size``, ``campaign``, ``attack_method``/``method``,
-    ``category``, ``theme``, ``cluster``, ``source_file``/``file``, ``pool``, ``success_threshold``, ``text``).
+    ``category``, ``theme``, ``cluster``, ``source_file``/``file``, ``pool``, ``success_threshold``, ``text``,
+    ``from``/``to``: the created-at range, ISO dates or datetimes, e.g. ``from=2026-01-01,to=2026-03-31``).
     An empty text is every
     attack. Raises ``ScopeError`` naming the bad part."""
     kwargs: dict[str, Any] = {}

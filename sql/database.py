@@ -21,9 +21,11 @@ reads attacks through it; only whole-database facts
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +135,7 @@ class FilterOptions:
     campaigns: tuple[str, ...] = ()  # most frequent first (at most 500)
     has_review: bool = False  # some attack's theme needs review (low confidence)
     has_success: bool = True  # some attack has a success value (its own or from a rating)
+    created_range: tuple[datetime, datetime] | None = None  # first, last created_at (UTC); None when absent
 
     @property
     def has_model_types(self) -> bool:
@@ -245,7 +248,8 @@ class Queries:
         facts = self.sql("select count(is_upworker) > 0 as has_pools, count(rating) > 0 as has_rating, "
                          "count(*) filter (where needs_review) > 0 as has_review, "
                          "count(success) + count(rating) > 0 as has_success, "
-                         "min(harmlessness) as h_min, max(harmlessness) as h_max from attacks").row(0, named=True)
+                         "min(harmlessness) as h_min, max(harmlessness) as h_max, "
+                         "min(created_at) as c_min, max(created_at) as c_max from attacks").row(0, named=True)
         labels = {column: tuple(self.sql(
             f"select {column} as v, count(*) as n from attacks where {column} is not null group by {column} "
             "order by n desc, v limit 500")["v"].to_list()) for column in ("category", "attack_method", "campaign")}
@@ -267,6 +271,7 @@ class Queries:
             campaigns=labels["campaign"],
             has_review=bool(facts["has_review"]),
             has_success=bool(facts["has_success"]),
+            created_range=None if facts["c_min"] is None else (facts["c_min"], facts["c_max"]),
         )
 
     def runs(self) -> pl.DataFrame:
@@ -379,12 +384,48 @@ class Queries:
         rank = priority.cluster_priority_areas if kind == "cluster" else priority.priority_areas
         return rank(self.con, filters, weights or Weights())
 
-    def compare(self, a: Filters, b: Filters, pair_on: str = "attack_text") -> comparing.Comparison:
+    def compare(self, a: Filters, b: Filters, pair_on: str = "attack_text", run_a: str | None = None,
+                run_b: str | None = None) -> comparing.Comparison:
         """Scope ``a`` (before / reference) against scope ``b`` (after / candidate): per theme, cluster, attack
         method and overall success with the difference's intervals and flags, the paired counts of the attacks
         in both (same ``pair_on``: attack_text or task_description) and the newly succeeding ones
-        (``sql.compare``; docs/metrics.md#comparing-two-scopes)."""
-        return comparing.compare(self.con, a, b, pair_on)
+        (``sql.compare``; docs/metrics.md#comparing-two-scopes).
+
+        ``run_a`` / ``run_b``: compare two published builds of this database path: scope A over the attacks of
+        build ``run_a``, scope B over those of ``run_b`` (each a kept build, ``snapshots()``, or the current
+        build's run id; None = the current build). Raises ``etl.store.UnknownRun`` for a build not kept."""
+        if run_a is None and run_b is None:
+            return comparing.compare(self.con, a, b, pair_on)
+        current = (self.latest_run() or {}).get("run_id")
+        catalogs = tuple(None if run in (None, current) else self._attach_run(run) for run in (run_a, run_b))
+        runs = tuple(current if run is None else run for run in (run_a, run_b))
+        try:
+            return comparing.compare(self.con, a, b, pair_on, catalogs=catalogs, runs=runs)
+        except duckdb.BinderException as exc:
+            raise UserError(f"builds {runs[0]} and {runs[1]} cannot be compared: one was written by a version "
+                            f"whose tables differ ({_first_line(exc)})") from None
+
+    def snapshots(self) -> list[dict[str, Any]]:
+        """The earlier published builds kept beside this database (``etl.store.list_snapshots``), newest first:
+        run_id, path, size_bytes, published_at. Empty for an in-memory database or none kept."""
+        path = overlay.database_path(self.con)
+        return store.list_snapshots(path) if path is not None else []
+
+    def _attach_run(self, run_id: str) -> str:
+        """Attach the kept build ``run_id`` read-only (once per connection); its catalog name."""
+        path = overlay.database_path(self.con)
+        if path is None:
+            raise store.UnknownRun(f"run {run_id!r}: this database has no file, so no kept builds")
+        snapshot = store.snapshot_path(path, run_id)
+        catalog = "rtr_run_" + hashlib.sha1(str(snapshot).encode()).hexdigest()[:16]
+        attached = {row[0] for row in self.con.execute("select database_name from duckdb_databases()").fetchall()}
+        if catalog not in attached:
+            try:
+                self.con.execute(f"attach if not exists ? as {catalog} (read_only)", [str(snapshot)])
+            except duckdb.Error as exc:
+                raise DatabaseUnavailable(f"kept build {run_id} ({snapshot}) is not readable: "
+                                          f"{_first_line(exc)}") from None
+        return catalog
 
     # attacks under the filters
 

@@ -12,6 +12,7 @@ import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from etl.errors import UserError
@@ -24,6 +25,7 @@ LIST_FIELDS = ("model_sizes", "model_types", "models", "themes", "cluster_ids", 
                "campaigns", "source_files")
 NUMBER_FIELDS = ("success_threshold", "harmlessness_min", "harmlessness_max", "tail_threshold")
 FLAG_FIELDS = ("needs_review",)
+DATE_FIELDS = ("created_from", "created_to")  # created-at range: ISO dates (whole UTC days) or datetimes
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no")
 _SHOWN_VALUES = 5  # describe() lists at most this many values per field
@@ -46,6 +48,9 @@ class Filters:
     (an attack without the flag counts as not needing review), None = both.
     tail_threshold: harmlessness below this counts toward ``tail_share`` (None = the default in
     ``sql/views/metric_settings.sql``); it changes a metric, not which attacks are in scope.
+    created_from, created_to: inclusive range of ``attacks.created_at`` (stored as UTC), each an ISO date
+    (``2026-01-31``: the whole UTC day) or datetime (``2026-01-31T12:00``, an offset converts to UTC), kept as
+    normalised text; attacks without created_at drop out when either is set.
     """
 
     model_sizes: tuple[str, ...] = ()
@@ -64,6 +69,8 @@ class Filters:
     needs_review: bool | None = None
     campaigns: tuple[str, ...] = ()
     source_files: tuple[str, ...] = ()
+    created_from: str | None = None
+    created_to: str | None = None
 
     def __post_init__(self) -> None:
         for name in LIST_FIELDS:
@@ -78,6 +85,11 @@ class Filters:
         text = str(text).strip() if text is not None else ""
         object.__setattr__(self, "text", None if parse_search(text).is_empty else text)
         object.__setattr__(self, "needs_review", _flag("needs_review", self.needs_review))
+        for name in DATE_FIELDS:
+            object.__setattr__(self, name, _moment(name, getattr(self, name)))
+        if self.created_from is not None and self.created_to is not None and (
+                _bounds(self.created_from)[0] >= _bounds(self.created_to)[1]):
+            raise UserError(f"filter created_from ({self.created_from}) is after created_to ({self.created_to})")
 
     @property
     def is_active(self) -> bool:
@@ -96,6 +108,8 @@ class Filters:
         out["red_team_pool"] = self.red_team_pool
         out.update(self.search.params())  # text_all, text_none
         out["needs_review"] = self.needs_review
+        out["created_from"] = None if self.created_from is None else _bounds(self.created_from)[0]
+        out["created_before"] = None if self.created_to is None else _bounds(self.created_to)[1]
         return out
 
     def describe(
@@ -147,6 +161,8 @@ class Filters:
             parts.append(f"search “{_short(self.text)}”")
         if self.tail_threshold is not None:
             parts.append(f"tail = harmlessness < {_num(self.tail_threshold)}")
+        if self.created_from is not None or self.created_to is not None:
+            parts.append(_created_range(self.created_from, self.created_to))
         if not parts:
             return "All attacks"
         line = "; ".join(parts)
@@ -166,6 +182,9 @@ class Filters:
         for name in FLAG_FIELDS:
             if getattr(self, name) is not None:
                 out[name] = "true" if getattr(self, name) else "false"
+        for name in DATE_FIELDS:
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
         return out
 
     @classmethod
@@ -192,9 +211,18 @@ class Filters:
                     kwargs[key] = _flag(key, values[-1])
                 except UserError as exc:
                     log.warning("filters: ignoring %s from the URL: %s", key, exc)
+            elif key in DATE_FIELDS:
+                try:
+                    kwargs[key] = _moment(key, values[-1])
+                except UserError as exc:
+                    log.warning("filters: ignoring %s from the URL: %s", key, exc)
             else:
                 kwargs[key] = values[-1]
-        return cls(**kwargs)
+        try:
+            return cls(**kwargs)
+        except UserError as exc:  # e.g. a date range whose start is after its end
+            log.warning("filters: ignoring the created-at range from the URL: %s", exc)
+            return cls(**{**kwargs, "created_from": None, "created_to": None})
 
 
 def _as_tuple(value: Any) -> tuple:
@@ -241,6 +269,47 @@ def _flag(name: str, value: Any) -> bool | None:
     if text in _FALSE:
         return False
     raise UserError(f"filter {name} must be true or false, not {_short(str(value))!r}")
+
+
+def _moment(name: str, value: Any) -> str | None:
+    """A created-at bound as normalised ISO text: ``YYYY-MM-DD`` for a day, ``YYYY-MM-DDTHH:MM:SS[.ffffff]``
+    (naive UTC) for a moment; None for no bound. Raises UserError naming the field for anything else."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        return value.isoformat()
+    else:
+        text = str(value).strip()
+        try:
+            if len(text) == 10:
+                return date.fromisoformat(text).isoformat()
+            moment = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "zZ" else text)
+        except ValueError:
+            raise UserError(f"filter {name} must be an ISO date or datetime (e.g. 2026-01-31 or "
+                            f"2026-01-31T12:00:00Z), not {_short(text)!r}") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.isoformat()
+
+
+def _bounds(bound: str) -> tuple[datetime, datetime]:
+    """The first moment a normalised bound covers and the first one after it (a day covers all of it)."""
+    if len(bound) == 10:
+        day = datetime.fromisoformat(bound)
+        return day, day + timedelta(days=1)
+    moment = datetime.fromisoformat(bound)
+    return moment, moment + timedelta(microseconds=1)
+
+
+def _created_range(low: str | None, high: str | None) -> str:
+    show = {b: b.replace("T", " ") + ("" if b is None or len(b) == 10 else " UTC") for b in (low, high) if b}
+    if low is not None and high is not None:
+        return f"created {show[low]} to {show[high]}"
+    if low is not None:
+        return f"created on or after {show[low]}"
+    return f"created on or before {show[high]}"
 
 
 def _short(text: str) -> str:

@@ -1,11 +1,13 @@
 """Compare: did the mitigation work? Two scopes A and B on one axis (model, model type, size, campaign, attack
-method), the change in success per theme / cluster / method with intervals, the paired counts of the attacks
-run in both, and the newly succeeding attacks with their transcripts. Numbers: ``Queries.compare``
+method, a created-at date range, or two published builds of the database), the change in success per theme /
+cluster / method with intervals, the paired counts of the attacks run in both, and the newly succeeding attacks
+with their transcripts. Numbers: ``Queries.compare``
 (docs/metrics.md#comparing-two-scopes), the same call as ``redteam-risk compare`` and the reports."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date, timedelta
 
 import polars as pl
 import streamlit as st
@@ -30,43 +32,113 @@ AXES = {
     "model_sizes": ("Model size", options.model_sizes),
     "attack_methods": ("Attack method", options.attack_methods),
 }
+# two more axes: a created-at range each (cmp_a / cmp_b = [first day, last day], ISO) and two published builds
+# of this database (cmp_a / cmp_b = [run id]: the current one or a build kept by `redteam-risk etl --keep-runs`)
+DATES, BUILDS = "created", "build"
+span = options.created_range
+kept = data.snapshots()
+current_run = (data.latest_run() or {}).get("run_id")
+builds = ([current_run] if current_run else []) + [k["run_id"] for k in kept if k["run_id"] != current_run]
+LABELS = {**{k: label for k, (label, _) in AXES.items()}, DATES: "Date range", BUILDS: "Build"}
 axes = [k for k, (_, values) in AXES.items() if len(values) >= 2]
+if span is not None and span[0].date() < span[1].date():
+    axes.append(DATES)
+if len(builds) >= 2:
+    axes.append(BUILDS)
 if not axes:
     st.info("Comparing needs two groups of attacks: this database has only one campaign, model, model type, size "
-            "and attack method. Load red-team results of a second model or campaign (e.g. `redteam-risk demo "
-            "--campaigns 2`).", icon=":material/info:")
+            "and attack method, no range of creation dates and no earlier build kept. Load red-team results of a "
+            "second model or campaign (e.g. `redteam-risk demo --campaigns 2`).", icon=":material/info:")
     st.stop()
+
+
+def _defaults(by: str) -> tuple[list[str], list[str]]:
+    """A and B when nothing (valid) is chosen: the first two values; the earlier and the later half of the
+    dates; the newest kept build and the current one."""
+    if by == DATES:
+        first, last = span[0].date(), span[1].date()
+        middle = first + (last - first) // 2
+        return [first.isoformat(), middle.isoformat()], [(middle + timedelta(days=1)).isoformat(), last.isoformat()]
+    if by == BUILDS:
+        return builds[1:2], builds[:1]
+    values = AXES[by][1]
+    return list(values[:1]), list(values[1:2])
+
+
+def _valid(by: str, values: list[str]) -> list[str]:
+    """The chosen values the axis accepts (the data's values; one build; a from–to pair of ISO dates)."""
+    if by == DATES:
+        try:
+            days = [date.fromisoformat(v) for v in values]
+        except ValueError:
+            return []
+        return values if len(days) == 2 and days[0] <= days[1] else []
+    if by == BUILDS:
+        return [v for v in values if v in builds][:1]
+    present = set(AXES[by][1])
+    return [v for v in values if v in present]
+
 
 URL_KEYS = ("cmp_by", "cmp_a", "cmp_b", "cmp_pair")
 if "cmp_by" not in st.session_state:  # first run of this session: start from the URL, else a sensible default
     by = st.query_params.get("cmp_by")
     by = by if by in axes else axes[0]
-    values = AXES[by][1]
     st.session_state["cmp_by"] = by
-    st.session_state["cmp_a"] = [v for v in st.query_params.get_all("cmp_a") if v in values] or list(values[:1])
-    st.session_state["cmp_b"] = [v for v in st.query_params.get_all("cmp_b") if v in values] or list(values[1:2])
+    default_a, default_b = _defaults(by)
+    st.session_state["cmp_a"] = _valid(by, st.query_params.get_all("cmp_a")) or default_a
+    st.session_state["cmp_b"] = _valid(by, st.query_params.get_all("cmp_b")) or default_b
     pair = st.query_params.get("cmp_pair")
     st.session_state["cmp_pair"] = pair if pair in PAIR_ON else PAIR_ON[0]
 elif st.session_state["cmp_by"] not in axes:  # a new build without the axis chosen before
     st.session_state["cmp_by"] = axes[0]
-    st.session_state["cmp_a"], st.session_state["cmp_b"] = list(AXES[axes[0]][1][:1]), list(AXES[axes[0]][1][1:2])
+    st.session_state["cmp_a"], st.session_state["cmp_b"] = _defaults(axes[0])
 else:  # keep only values the (possibly rebuilt) database still has
-    present = set(AXES[st.session_state["cmp_by"]][1])
-    for key in ("cmp_a", "cmp_b"):
-        st.session_state[key] = [v for v in st.session_state.get(key, []) if v in present]
+    for key, default in zip(("cmp_a", "cmp_b"), _defaults(st.session_state["cmp_by"])):
+        values = _valid(st.session_state["cmp_by"], st.session_state.get(key, []))
+        st.session_state[key] = values if values or st.session_state["cmp_by"] in AXES else default
 
 
 def _reset_values() -> None:
-    values = AXES[st.session_state["cmp_by"]][1]
-    st.session_state["cmp_a"], st.session_state["cmp_b"] = list(values[:1]), list(values[1:2])
+    st.session_state["cmp_a"], st.session_state["cmp_b"] = _defaults(st.session_state["cmp_by"])
+    for key in [k for k in st.session_state if str(k).startswith(("cmp_a_", "cmp_b_"))]:
+        del st.session_state[key]  # the date and build pickers start again from A and B
+
+
+def _build_name(run_id: str) -> str:
+    if run_id == current_run:
+        return f"{run_id} (current)"
+    when = next((k["published_at"] for k in kept if k["run_id"] == run_id), None)
+    return f"{run_id} (kept, built {when:%Y-%m-%d %H:%M} UTC)" if when else run_id
 
 
 with st.container(border=True):
     c0, c1, c2 = st.columns([1, 2, 2])
-    by = c0.selectbox("Compare by", axes, format_func=lambda k: AXES[k][0], key="cmp_by", on_change=_reset_values)
-    label, values = AXES[by]
-    a_values = c1.multiselect(f"A (before): {label.lower()}", values, key="cmp_a")
-    b_values = c2.multiselect(f"B (after): {label.lower()}", values, key="cmp_b")
+    by = c0.selectbox("Compare by", axes, format_func=LABELS.get, key="cmp_by", on_change=_reset_values)
+    label = LABELS[by]
+    if by in AXES:
+        values = AXES[by][1]
+        a_values = c1.multiselect(f"A (before): {label.lower()}", values, key="cmp_a")
+        b_values = c2.multiselect(f"B (after): {label.lower()}", values, key="cmp_b")
+    elif by == BUILDS:
+        for side in ("a", "b"):  # the pickers' own keys, started from A and B (the URL's)
+            st.session_state.setdefault(f"cmp_{side}_build", st.session_state[f"cmp_{side}"][0])
+        a_values = [c1.selectbox("A (before): build", builds, key="cmp_a_build", format_func=_build_name)]
+        b_values = [c2.selectbox("B (after): build", builds, key="cmp_b_build", format_func=_build_name)]
+    else:
+        first, last = span[0].date(), span[1].date()
+        picked = {}
+        for side, col, word in (("a", c1, "A (before)"), ("b", c2, "B (after)")):
+            st.session_state.setdefault(f"cmp_{side}_dates",
+                                        tuple(date.fromisoformat(v) for v in st.session_state[f"cmp_{side}"]))
+            chosen = col.date_input(f"{word}: created from – to (UTC days)", key=f"cmp_{side}_dates",
+                                    min_value=min(first, *st.session_state[f"cmp_{side}_dates"]),
+                                    max_value=max(last, *st.session_state[f"cmp_{side}_dates"]))
+            picked[side] = [d.isoformat() for d in chosen] if len(chosen) == 2 else []  # mid-pick: one day
+        a_values, b_values = picked["a"], picked["b"]
+        st.session_state["cmp_a"], st.session_state["cmp_b"] = a_values or st.session_state["cmp_a"], (
+            b_values or st.session_state["cmp_b"])
+    if by == BUILDS:
+        st.session_state["cmp_a"], st.session_state["cmp_b"] = a_values, b_values
     pair_on = st.radio("Pair the same attack in A and B by", PAIR_ON, horizontal=True, key="cmp_pair",
                        format_func={"attack_text": "attack text", "task_description": "intent (task description)"}.get)
 
@@ -77,16 +149,31 @@ for key in URL_KEYS:
         st.query_params[key] = value
 
 if not a_values or not b_values:
-    st.info("Pick at least one value for A and one for B.", icon=":material/info:")
+    st.info("Pick at least one value for A and one for B." if by in AXES else
+            "Pick the first and the last day of A and of B.", icon=":material/info:")
     st.stop()
 
-scope_a = replace(filters, **{by: tuple(a_values)})
-scope_b = replace(filters, **{by: tuple(b_values)})
-if getattr(filters, by):
-    st.caption(f"The sidebar's {label.lower()} filter is replaced by A's and B's choices here.")
-result = data.compare(scope_a, scope_b, pair_on)
-st.caption(f"A: {escape_markdown(filters_ui.describe(scope_a, options))} · "
-           f"B: {escape_markdown(filters_ui.describe(scope_b, options))}")
+run_a = run_b = None
+if by == BUILDS:
+    if a_values == b_values:
+        st.info("Pick two different builds.", icon=":material/info:")
+        st.stop()
+    scope_a = scope_b = filters
+    run_a, run_b = a_values[0], b_values[0]
+    st.caption("Each scope reads its own build of this database: themes and the paired attacks compare across "
+               "builds; clusters do not (a cluster id belongs to one build).")
+elif by == DATES:
+    scope_a = replace(filters, created_from=a_values[0], created_to=a_values[1])
+    scope_b = replace(filters, created_from=b_values[0], created_to=b_values[1])
+else:
+    scope_a = replace(filters, **{by: tuple(a_values)})
+    scope_b = replace(filters, **{by: tuple(b_values)})
+    if getattr(filters, by):
+        st.caption(f"The sidebar's {label.lower()} filter is replaced by A's and B's choices here.")
+result = data.compare(scope_a, scope_b, pair_on, run_a, run_b)
+builds_caption = ("", "") if run_a is None else (f"build {run_a}: ", f"build {run_b}: ")
+st.caption(f"A: {escape_markdown(builds_caption[0] + filters_ui.describe(scope_a, options))} · "
+           f"B: {escape_markdown(builds_caption[1] + filters_ui.describe(scope_b, options))}")
 
 for note in result.notes:
     st.warning(escape_markdown(note), icon=":material/warning:")
@@ -107,9 +194,13 @@ m[3].metric("Verdict", verdict.get(overall["change"], overall["change"]))
 
 # --- per group ------------------------------------------------------------------------------------------------
 st.subheader("Change by group")
-grains = {"theme": "Themes", "cluster": "Clusters"}
+grains = {"theme": "Themes"}
+if result.grain("cluster").height:  # none across two builds (a cluster id belongs to one build)
+    grains["cluster"] = "Clusters"
 if result.grain("attack_method").height:
     grains["attack_method"] = "Attack methods"
+if st.session_state.get("cmp_grain") not in grains:  # e.g. clusters, chosen before comparing two builds
+    st.session_state.pop("cmp_grain", None)
 grain = st.radio("Group by", list(grains), format_func=grains.get, horizontal=True, key="cmp_grain")
 rows = result.grain(grain)
 compared = rows.filter(pl.col("difference").is_not_null())
@@ -208,4 +299,4 @@ else:
                             with st.chat_message("user" if speaker == "human" else "assistant"):
                                 st.text(mask_pii(text) if mask else text)
 
-ui.report_downloads(filters, compare=(scope_a, scope_b, pair_on))
+ui.report_downloads(filters, compare=(scope_a, scope_b, pair_on) + ((run_a, run_b) if by == BUILDS else ()))

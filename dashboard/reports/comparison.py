@@ -27,6 +27,13 @@ def scope_line(label: str, filters, description: str | None = None) -> str:
     return f"Scope {label}: {text}" + (f" ({description})" if description else "")
 
 
+def builds_line(result: Comparison) -> str:
+    """`` · builds: A = run X, B = run Y`` when two builds are compared, else empty."""
+    if result.run_a is None and result.run_b is None:
+        return ""
+    return f" · builds: A = run {result.run_a}, B = run {result.run_b}"
+
+
 def _p(value: Any) -> str:
     if value is None:
         return "–"
@@ -69,7 +76,8 @@ def comparison_tables(result: Comparison) -> tuple[Table, ...]:
     m = theme_rows["n_compared"][0] if theme_rows.height else 0
     adjusted = (f"Adjusted CI: Bonferroni over the {m} themes compared (each at {1 - 0.05 / max(m, 1):.2%})."
                 if m else "")
-    intro = (f"{scope_line('A', result.a)} · {scope_line('B', result.b)}. B − A > 0: attacks succeed more often "
+    intro = (f"{scope_line('A', result.a)} · {scope_line('B', result.b)}{builds_line(result)}. B − A > 0: "
+             "attacks succeed more often "
              "in B. A change is flagged when its adjusted interval excludes 0. " + " ".join(result.notes))
     tables = [
         _table("compare-themes", "Comparison: success by theme", intro, _group_spec("Theme"),
@@ -136,6 +144,7 @@ def comparison_json(result: Comparison) -> str:
 
     return json.dumps({
         "scope_a": format_scope(result.a), "scope_b": format_scope(result.b), "pair_on": result.pair_on,
+        "run_a": result.run_a, "run_b": result.run_b,
         "notes": list(result.notes),
         "regressions": rows(result.regressions().select("grain", "theme", "group_name", "difference",
                                                         "difference_ci_low_adjusted")),

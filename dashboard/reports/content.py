@@ -147,7 +147,7 @@ def gather(
 
     ``top``: how many priority areas the summary explains (1–50). ``with_charts`` adds the map points;
     ``with_attacks`` adds every attack in scope (for XLSX/CSV). ``compare``: (scope A, scope B, pair_on) adds
-    the comparison section (``Queries.compare``, the Compare page's call).
+    the comparison section (``Queries.compare``, the Compare page's call; a 5-tuple adds run_a, run_b: two builds).
     """
     if not 1 <= int(top) <= MAX_TOP:
         raise UserError(f"--top must be between 1 and {MAX_TOP}, not {top}")

@@ -11,6 +11,8 @@
 --   $text_all, $text_none varchar[]: search terms (sql/search.py) every attack in scope contains / none contains,
 --                         case-insensitive, in the attack's task, attack text, response or transcript (the
 --                         attack_search table); no wildcards
+--   $created_from, $created_before   timestamp: created_at >= $created_from and < $created_before (UTC;
+--                         Filters turns inclusive days / moments into these); rows without created_at drop out
 --   $include_excluded     true = keep the attacks an analyst excluded (only to count them); null = drop them
 -- Analyst corrections (annotations/overlay.py loads them into rtr_annotations.main.*, docs/annotations.md)
 -- apply first, in source_attacks: an attack's own theme, else its cluster's corrected theme (theme_source
@@ -83,6 +85,10 @@ filtered as (
                     and ($text_none::varchar[] is null
                         or not list_bool_or([contains(s.search_text, lower(w)) for w in $text_none::varchar[]]))
             )
+        )
+        and (
+            ($created_from::timestamp is null or created_at >= $created_from::timestamp)
+            and ($created_before::timestamp is null or created_at < $created_before::timestamp)
         )
 ),
 

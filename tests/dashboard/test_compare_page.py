@@ -125,3 +125,51 @@ def test_default_scopes_and_switching_the_axis(app):
     assert metric(at, "Verdict") in ("Worse in B", "Better in B", "No clear change")
     at.multiselect(key="cmp_b").set_value([]).run()
     assert "Pick at least one value for A and one for B." in texts(at)
+
+
+def test_date_range_axis_compares_two_created_at_ranges(app, fixture_db):
+    """The fixture's attacks are created an hour apart from 2022-04-01: A and B are two ranges of days."""
+    at = open_page(app(cmp_by="created", cmp_a=["2022-04-01", "2022-04-02"], cmp_b=["2022-04-03", "2022-04-30"]),
+                   PAGE)
+    assert not at.exception
+    assert at.selectbox(key="cmp_by").value == "created"
+    a = Filters(created_from="2022-04-01", created_to="2022-04-02")
+    b = Filters(created_from="2022-04-03", created_to="2022-04-30")
+    con = open_read_only(fixture_db)
+    try:
+        want = compare(con, a, b).overall()
+    finally:
+        con.close()
+    assert want["n_attacks_a"] > 0 and want["n_attacks_b"] > 0
+    assert metric(at, "Success in A") == f"{want['success_rate_a']:.1%}"
+    assert metric(at, "Success in B") == f"{want['success_rate_b']:.1%}"
+    captions = " ".join(c.value for c in at.caption).replace("\\", "")  # escaped markdown
+    assert "A: Created 2022-04-01 to 2022-04-02 · B: Created 2022-04-03 to 2022-04-30" in captions
+
+
+def test_build_axis_compares_two_kept_builds_like_the_cli(tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from etl.cli import app as cli
+    from tests.dashboard.conftest import _app_factory
+    from tests.sql.test_compare_runs import build_three_runs
+
+    db = build_three_runs(tmp_path / "risk.duckdb")
+    at = open_page(_app_factory(db, monkeypatch)(cmp_by="build", cmp_a="run-1", cmp_b="run-3"), PAGE)
+    assert not at.exception
+    assert at.selectbox(key="cmp_a_build").value == "run-1" and at.selectbox(key="cmp_b_build").value == "run-3"
+    out = CliRunner().invoke(cli, ["--quiet", "compare", "--db", str(db), "--a", "", "--b", "", "--run-a", "run-1",
+                                   "--format", "json"])
+    assert out.exit_code == 0, out.output
+    cli_json = json.loads(out.stdout)
+    paired = next(p for p in cli_json["paired"] if p["grain"] == "all")
+    overall = next(g for g in cli_json["groups"] if g["grain"] == "all")
+    assert metric(at, "Success in A") == f"{overall['success_rate_a']:.1%}"
+    assert metric(at, "Success in B") == f"{overall['success_rate_b']:.1%}"
+    assert (f"{paired['n_newly_succeeding']:,} newly succeed** in B, **{paired['n_newly_failing']:,} newly fail**"
+            in texts(at))
+    assert "Clusters" not in [o for r in at.radio if r.key == "cmp_grain" for o in r.options]
+    at.selectbox(key="cmp_b_build").set_value("run-1").run()
+    assert "Pick two different builds." in texts(at)

@@ -47,7 +47,8 @@ def test_publish_replaces_database_and_open_reader_keeps_old_snapshot(tmp_path):
     reader.close()
     assert _count(db) == 5
     assert not first.exists() and not second.exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["risk.duckdb"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["risk.duckdb", "risk.duckdb.runs"]  # the kept first build
+    assert [_count(r["path"]) for r in store.list_snapshots(db)] == [3]
 
 
 def test_failed_build_leaves_published_database_intact(tmp_path):
