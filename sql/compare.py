@@ -112,6 +112,7 @@ def _in_catalog(scope: str, catalog: str | None) -> str:
         raise ValueError(f"cannot read the scope from catalog {catalog!r}")
     return (f"with attacks as (select * from {catalog}.main.attacks),\n"
             f"clusters as (select * from {catalog}.main.clusters),\n"
+            f"attack_search as (select * from {catalog}.main.attack_search),\n"
             f"no_cluster_corrections as (select * from {overlay.CLUSTERS} where false)\n"
             f"select * from (\n{scope.replace(overlay.CLUSTERS, 'no_cluster_corrections')}\n)")
 

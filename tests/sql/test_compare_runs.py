@@ -170,3 +170,26 @@ def test_the_report_names_the_builds_and_has_the_same_paired_counts(two_builds):
     finally:
         con.close()
     assert f"{paired['n_newly_succeeding']:,}" in md and "Comparison: success by cluster" not in md
+
+
+def test_a_search_reads_each_builds_own_search_text(two_builds):
+    """run-1 holds 20 misinformation attacks the current build lacks: a search in scope A (run-1) finds them,
+    because each build is searched through its own attack_search table."""
+    db = two_builds
+    con = open_read_only(db)
+    try:
+        result = Queries(con).compare(Filters(text="misinformation"), Filters(text="misinformation"), run_a="run-1")
+    finally:
+        con.close()
+    overall = result.grain("all").row(0, named=True)
+    counts = {}
+    for side, path in (("a", store.snapshot_path(db, "run-1")), ("b", db)):
+        raw = duckdb.connect(str(path), read_only=True)
+        try:
+            counts[side] = raw.execute(
+                "select count(*) from attacks where not is_duplicate and (lower(attack_text) like '%misinformation%'"
+                " or lower(task_description) like '%misinformation%')").fetchall()[0][0]
+        finally:
+            raw.close()
+    assert counts["a"] == counts["b"] + 20
+    assert (overall["n_attacks_a"], overall["n_attacks_b"]) == (counts["a"], counts["b"])
