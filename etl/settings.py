@@ -12,6 +12,15 @@ DEFAULT_BATCH_SIZE = 64
 # float32: bfloat16 ("auto" on CPUs with native bfloat16) embeds 1.7x faster but made clusters less stable across
 # UMAP seeds (ARI 0.90 vs 0.94 on the demo), beyond the 0.01 a faster embedder may cost (docs/performance.md).
 DEFAULT_EMBED_PRECISION = "float32"
+# The embedding backend: "torch" (sentence-transformers on PyTorch, float32 unless --embed-precision says otherwise),
+# "onnx" (the same model exported once to ONNX, run by ONNX Runtime) or "onnx-int8" (its dynamically quantised copy).
+# The default moves only when a backend keeps cosine >= 0.999 to float32 PyTorch and quality within 0.01
+# (docs/performance.md).
+EMBEDDING_BACKENDS = ("torch", "onnx", "onnx-int8")
+DEFAULT_EMBEDDING_BACKEND = "torch"
+# Above this many rows UMAP and HDBSCAN are fitted on a stratified sample of this size and the other rows placed on
+# it (etl/place.py); None fits every row. Chosen by measurement (docs/performance.md).
+DEFAULT_FIT_SAMPLE: int | None = None
 DEFAULT_RECLUSTER_SHARE = 0.10  # above this share of new (or removed) rows since the last fit, refit the map
 
 
