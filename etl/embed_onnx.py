@@ -29,6 +29,7 @@ import logging
 import os
 import time
 import uuid
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -141,7 +142,8 @@ def _export(model_path: Path, path: Path, meta: dict) -> None:
                                                                        torch.zeros_like(sample["input_ids"])))
     tmp = _tmp(path)
     try:
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the tracer's and exporter's notes (shapes are checked by the tests)
             torch.onnx.export(
                 Sentence().eval(), args, str(tmp), input_names=["input_ids", "attention_mask", "token_type_ids"],
                 output_names=["sentence_embedding"], opset_version=OPSET, dynamo=False,
@@ -161,12 +163,16 @@ def _quantise(fp32: Path, path: Path, meta: dict) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tmp = _tmp(path)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.WARNING))  # the quantiser logs a line per tensor on the root logger
     try:
         quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
         _commit(tmp, path, meta)
     except OSError as exc:
         raise UserError(f"Cannot write the int8 ONNX model to {path.parent}: {exc}") from exc
     finally:
+        root.setLevel(level)
         tmp.unlink(missing_ok=True)
     log.info("embed: quantised the ONNX model to int8 in %.1f s (%s)", time.perf_counter() - t0, path)
 
