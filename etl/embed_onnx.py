@@ -165,7 +165,7 @@ def _quantise(fp32: Path, path: Path, meta: dict) -> None:
     tmp = _tmp(path)
     root = logging.getLogger()
     level = root.level
-    root.setLevel(max(level, logging.WARNING))  # the quantiser logs a line per tensor on the root logger
+    root.setLevel(max(level, logging.ERROR))  # the quantiser logs a line per tensor (and advice) on the root logger
     try:
         quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
         _commit(tmp, path, meta)

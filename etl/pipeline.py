@@ -203,7 +203,7 @@ def run(config: EtlConfig) -> RunSummary:
         theme_input = requests.theme_texts(attacks["attack_text"].to_list(), attacks["task_description"].to_list())
         # Most attacks' theme text is the text already embedded for the map: reuse its vector, embed only the rest.
         same = np.array([t == x for t, x in zip(theme_input.texts, texts, strict=True)], dtype=bool)
-        theme_vectors = vectors.copy()
+        theme_vectors = vectors if same.all() else vectors.copy()  # one more (n, d) copy only when needed
         if not same.all():
             theme_vectors[~same] = embedder.encode([t for t, s in zip(theme_input.texts, same, strict=True) if not s])
         chunk_vectors = embedder.encode([c for _, c in theme_input.chunks]) if theme_input.chunks else None
