@@ -117,7 +117,7 @@ def etl(
                                                    "keep their map position and cluster and the new ones are placed "
                                                    "among them (UMAP transform, HDBSCAN approximate prediction) "
                                                    "instead of refitting. 0 always refits.")] = settings.DEFAULT_RECLUSTER_SHARE,
-    fit_sample: Annotated[Optional[int], typer.Option(min=100, help="Above this many attacks, fit the map (UMAP) and "
+    fit_sample: Annotated[Optional[int], typer.Option(min=settings.MIN_FIT_SAMPLE, help="Above this many attacks, fit the map (UMAP) and "
                                                       "clusters (HDBSCAN) on a sample of this size, stratified by "
                                                       "source file, campaign and model, and place every other "
                                                       "attack on it (as incremental runs do). Default: fit every "

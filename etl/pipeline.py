@@ -105,6 +105,8 @@ def run(config: EtlConfig) -> RunSummary:
     cache_dir = settings.cache_dir(config.cache_dir)
     reduce.configure_numba_cache(cache_dir)
     embed.resolve_precision(config.embed_precision, embed.resolve_backend(config.embedding_backend))  # fail fast too
+    if config.fit_sample is not None and config.fit_sample < settings.MIN_FIT_SAMPLE:
+        raise UserError(f"--fit-sample must be at least {settings.MIN_FIT_SAMPLE} rows, got {config.fit_sample}")
     taxonomy = themes.load_taxonomy(config.taxonomy)  # fail fast on a bad taxonomy, before any heavy work
     category_maps = categories.load_category_maps(config.category_map)
     fingerprint = None

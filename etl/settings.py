@@ -21,6 +21,7 @@ DEFAULT_EMBEDDING_BACKEND = "torch"
 # Above this many rows UMAP and HDBSCAN are fitted on a stratified sample of this size and the other rows placed on
 # it (etl/place.py); None fits every row. Chosen by measurement (docs/performance.md).
 DEFAULT_FIT_SAMPLE: int | None = None
+MIN_FIT_SAMPLE = 100  # a smaller sample cannot carry a map and clusters for the rows placed on it
 DEFAULT_RECLUSTER_SHARE = 0.10  # above this share of new (or removed) rows since the last fit, refit the map
 
 

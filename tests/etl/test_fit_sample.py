@@ -157,3 +157,11 @@ def test_the_cli_takes_fit_sample_and_backend(tmp_path):
                                       "--embedding-backend", "tpu", "--no-progress"])
     assert result.exit_code != 0 and "Unknown embedding backend 'tpu'" in str(result.exception)
     assert not (tmp_path / "r.duckdb").exists()
+
+
+def test_a_too_small_sample_is_refused_before_ingest(tmp_path):
+    from etl.errors import UserError
+
+    with pytest.raises(UserError, match="--fit-sample must be at least 100"):
+        run(_config([tmp_path / "missing.json"], tmp_path / "r.duckdb", tmp_path / "cache", fit_sample=10))
+    assert not (tmp_path / "r.duckdb").exists()
