@@ -36,6 +36,8 @@ def _one(spec: dict) -> dict:
     cache = Path(spec["cache"])
     reduce.configure_numba_cache(cache)
     attacks = sources.load([Path(spec["input"])], progress=False).attacks
+    if spec.get("limit"):
+        attacks = attacks.head(spec["limit"])
     texts = embed.embedding_texts(attacks)
     vectors = embed.Embedder(cache_dir=cache, progress=False).encode(texts)
     keys = embed.text_keys(texts)
@@ -44,7 +46,7 @@ def _one(spec: dict) -> dict:
     if spec["size"]:
         sample = place.sample_rows(attacks.select(place.SAMPLE_STRATA), spec["size"], 0)
         fit = place.fit_parameters("bench", "float32", embed.DEFAULT_TEXT_SPEC, 0, None, fit_sample=spec["size"])
-        placed, _, info = place.fit_on_sample(attacks, vectors, keys, sample, "bench", fit, 0, None, cache)
+        placed, _, info = place.fit_on_sample(vectors, keys, sample, "bench", fit, 0, None, cache)
         labels = placed.raw_labels
         detail = {"placement": info, "place_seconds": placed.reduced.seconds}
     else:
@@ -72,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=38961)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10000, 20000])
     parser.add_argument("--cache", type=Path, default=None, help="an embedding cache to copy the vectors from")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="use only the first LIMIT rows of the demo file (a smaller measurement whose vectors "
+                             "are already in the cache of the full file)")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
@@ -87,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     labels = {}
     for size in [0, *args.sizes]:
         out = work / f"labels-{size}.npy"
-        spec = {"input": str(data), "cache": str(cache), "size": size, "labels_out": str(out)}
+        spec = {"input": str(data), "cache": str(cache), "size": size, "labels_out": str(out), "limit": args.limit}
         print(f"[fit_sample] {'all rows' if not size else f'sample {size}'} ...", file=sys.stderr, flush=True)
         with open(suite.log_path(f"fit_sample-{size}"), "w") as log:
             done = subprocess.run([sys.executable, "-m", "bench.fit_sample", "--one", json.dumps(spec)], cwd=ROOT,
@@ -102,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
 
             result["ari_vs_full"] = round(float(adjusted_rand_score(labels[0], labels[size])), 4)
         results.append(result)
-    (RESULTS / "fit_sample.json").write_text(json.dumps({"rows": args.rows, "variants": results}, indent=2))
+    (RESULTS / "fit_sample.json").write_text(json.dumps({"rows": args.rows, "limit": args.limit,
+                                                         "variants": results}, indent=2))
     print("| fit on | fit+place s | peak RSS MB | NMI | NMI clustered | noise | clusters | ARI vs full |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:

@@ -162,7 +162,7 @@ def run(config: EtlConfig) -> RunSummary:
     on_sample = None
     if placed is None and sampled:  # times its own reduce (the sample's fit) and cluster (fit, placement) stages
         sample = place.sample_rows(attacks.select(place.SAMPLE_STRATA), config.fit_sample, config.seed)
-        on_sample = place.fit_on_sample(attacks, vectors, keys, sample, run_id, fit, config.seed,
+        on_sample = place.fit_on_sample(vectors, keys, sample, run_id, fit, config.seed,
                                         config.min_cluster_size, cache_dir, timer)
     if placed is None and on_sample is None:
         with timer.stage("reduce"):

@@ -450,7 +450,7 @@ def sample_rows(strata: pl.DataFrame, size: int, seed: int) -> np.ndarray:
     return np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
 
 
-def fit_on_sample(attacks: pl.DataFrame, vectors: np.ndarray, keys: np.ndarray, sample: np.ndarray, run_id: str,
+def fit_on_sample(vectors: np.ndarray, keys: np.ndarray, sample: np.ndarray, run_id: str,
                   fit: dict, seed: int, min_cluster_size: int | None, cache_dir: Path, timer: Any = None):
     """Fit UMAP and HDBSCAN on the rows ``sample`` (``sample_rows``) and place every row on that fit.
 
