@@ -67,6 +67,9 @@ class OnnxEncoder:
         path = ensure_export(self.model_path, model_id, folder, backend)
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Worker threads sleep instead of spinning between batches: on a machine shared with other work (or with
+        # the pipeline's own threads) spinning burns the cores the other work needs. Results are unaffected.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_names = {i.name for i in self.session.get_inputs()}
 
