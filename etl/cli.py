@@ -117,11 +117,13 @@ def etl(
                                                    "keep their map position and cluster and the new ones are placed "
                                                    "among them (UMAP transform, HDBSCAN approximate prediction) "
                                                    "instead of refitting. 0 always refits.")] = settings.DEFAULT_RECLUSTER_SHARE,
-    fit_sample: Annotated[Optional[int], typer.Option(min=settings.MIN_FIT_SAMPLE, help="Above this many attacks, fit the map (UMAP) and "
+    fit_sample: Annotated[int, typer.Option(min=0, help="Above this many attacks, fit the map (UMAP) and "
                                                       "clusters (HDBSCAN) on a sample of this size, stratified by "
                                                       "source file, campaign and model, and place every other "
-                                                      "attack on it (as incremental runs do). Default: fit every "
-                                                      "row.")] = settings.DEFAULT_FIT_SAMPLE,
+                                                      "attack on it (as incremental runs do); the fit's cost "
+                                                      "and memory then stop growing with the rows. 0 fits every "
+                                                      "row.")]
+    = settings.DEFAULT_FIT_SAMPLE,
     reuse: Annotated[bool, typer.Option(help="When the inputs, settings and code are unchanged since the published "
                                         "build, publish a copy of it as a new run instead of rebuilding.")] = True,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,

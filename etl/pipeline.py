@@ -52,7 +52,7 @@ class EtlConfig:
     seed: int = settings.DEFAULT_SEED
     min_cluster_size: int | None = None
     recluster_share: float = settings.DEFAULT_RECLUSTER_SHARE  # above this share of new rows, refit (etl/place.py)
-    fit_sample: int | None = settings.DEFAULT_FIT_SAMPLE  # above this many rows, fit on a sample, place the rest
+    fit_sample: int | None = settings.DEFAULT_FIT_SAMPLE  # above this many rows, fit on a sample, place the rest (0/None: never)
     reuse: bool = True  # when inputs, settings and code match the published build, record a run on a copy of it
     progress: bool = True
 
@@ -105,8 +105,9 @@ def run(config: EtlConfig) -> RunSummary:
     cache_dir = settings.cache_dir(config.cache_dir)
     reduce.configure_numba_cache(cache_dir)
     embed.resolve_precision(config.embed_precision, embed.resolve_backend(config.embedding_backend))  # fail fast too
-    if config.fit_sample is not None and config.fit_sample < settings.MIN_FIT_SAMPLE:
-        raise UserError(f"--fit-sample must be at least {settings.MIN_FIT_SAMPLE} rows, got {config.fit_sample}")
+    if config.fit_sample and config.fit_sample < settings.MIN_FIT_SAMPLE:
+        raise UserError(f"--fit-sample must be 0 (fit every row) or at least {settings.MIN_FIT_SAMPLE} rows, "
+                        f"got {config.fit_sample}")
     taxonomy = themes.load_taxonomy(config.taxonomy)  # fail fast on a bad taxonomy, before any heavy work
     category_maps = categories.load_category_maps(config.category_map)
     fingerprint = None
@@ -152,7 +153,7 @@ def run(config: EtlConfig) -> RunSummary:
         vectors = embedder.encode(texts)
     keys = embed.text_keys(texts)
     # Above --fit-sample rows UMAP and HDBSCAN are fitted on a stratified sample and the other rows placed on it.
-    sampled = config.fit_sample is not None and 0 < config.fit_sample < len(keys)
+    sampled = bool(config.fit_sample) and config.fit_sample < len(keys)
     fit = place.fit_parameters(embedder.model_id, embedder.precision, config.embed_text, config.seed,
                                config.min_cluster_size, embedder.backend, config.fit_sample if sampled else None)
     with timer.stage("reduce"):

@@ -15,7 +15,7 @@ import pytest
 
 from etl import embed, place
 from etl.demo import write_demo
-from etl.pipeline import run
+from etl.pipeline import EtlConfig, run
 from tests.etl.test_place import HashEmbedder, _config, _runs
 
 ROWS, SAMPLE, NEW_ROWS = 1500, 400, 60
@@ -148,11 +148,12 @@ def test_the_cli_takes_fit_sample_and_backend(tmp_path):
 
     from etl.cli import app
 
-    result = CliRunner().invoke(app, ["etl", str(tmp_path / "none.json"), "--db", str(tmp_path / "r.duckdb"),
-                                      "--fit-sample", "50"])
-    assert result.exit_code == 2 and "Invalid value for '--fit-sample'" in result.output  # below the minimum, 100
     data = tmp_path / "demo.json"
     write_demo(data, rows=60, seed=0)
+    result = CliRunner().invoke(app, ["etl", str(data), "--db", str(tmp_path / "r.duckdb"), "--fit-sample", "50"])
+    assert result.exit_code != 0 and "--fit-sample must be 0 (fit every row) or at least 100" in str(result.exception)
+    result = CliRunner().invoke(app, ["etl", str(data), "--db", str(tmp_path / "r.duckdb"), "--fit-sample", "-1"])
+    assert result.exit_code == 2 and "Invalid value for '--fit-sample'" in result.output
     result = CliRunner().invoke(app, ["etl", str(data), "--db", str(tmp_path / "r.duckdb"),
                                       "--embedding-backend", "tpu", "--no-progress"])
     assert result.exit_code != 0 and "Unknown embedding backend 'tpu'" in str(result.exception)
@@ -162,6 +163,18 @@ def test_the_cli_takes_fit_sample_and_backend(tmp_path):
 def test_a_too_small_sample_is_refused_before_ingest(tmp_path):
     from etl.errors import UserError
 
-    with pytest.raises(UserError, match="--fit-sample must be at least 100"):
+    with pytest.raises(UserError, match="--fit-sample must be 0"):
         run(_config([tmp_path / "missing.json"], tmp_path / "r.duckdb", tmp_path / "cache", fit_sample=10))
     assert not (tmp_path / "r.duckdb").exists()
+
+
+def test_the_default_sample_is_recorded_and_zero_fits_every_row(tmp_path, monkeypatch):
+    from etl import settings
+
+    assert settings.DEFAULT_FIT_SAMPLE == EtlConfig(inputs=(), db=tmp_path / "x").fit_sample
+    data = tmp_path / "demo.json"
+    write_demo(data, rows=300, seed=0)
+    monkeypatch.setattr(embed, "Embedder", HashEmbedder)
+    run(_config([data], tmp_path / "r.duckdb", tmp_path / "cache", fit_sample=0))
+    (first,) = _runs(tmp_path / "r.duckdb")
+    assert first["placement"]["mode"] == "full" and first["fit_sample"] == 0
