@@ -203,16 +203,22 @@ def measure_floor(spec: dict) -> dict:
     reported beside it but are not part of it.
     """
     texts, ingest_s = _texts(spec["input"])
-    t0 = time.perf_counter()
-    model = _model()
-    load_s = time.perf_counter() - t0
     from etl import embed
+
+    backend = spec.get("backend", "torch")
+    t0 = time.perf_counter()
+    # ONNX backends: the model as the ETL runs it (the export is made or checked here, in model_load_s)
+    model = _model() if backend == "torch" else embed.Embedder(progress=False, backend=backend)._load_model()
+    load_s = time.perf_counter() - t0
 
     precision = spec.get("precision", "float32")
     t0 = time.perf_counter()
-    with embed._autocast(precision):
-        vectors = model.encode(texts, batch_size=FLOOR_BATCH_SIZE, show_progress_bar=False,
-                               normalize_embeddings=True, convert_to_numpy=True)
+    if backend != "torch":
+        vectors = model.encode(texts, FLOOR_BATCH_SIZE)
+    else:
+        with embed._autocast(precision):
+            vectors = model.encode(texts, batch_size=FLOOR_BATCH_SIZE, show_progress_bar=False,
+                                   normalize_embeddings=True, convert_to_numpy=True)
     encode_s = time.perf_counter() - t0
     out = _usage()
     import torch
@@ -227,6 +233,7 @@ def measure_floor(spec: dict) -> dict:
         "encode_s": round(encode_s, 3),
         "texts_per_s": round(len(texts) / encode_s, 1),
         "precision": precision,
+        "backend": backend,
         "torch_threads": torch.get_num_threads(),
     }
 
@@ -235,7 +242,8 @@ def measure_etl(spec: dict) -> dict:
     """``etl.pipeline.run`` on ``spec["inputs"]`` into ``spec["db"]`` with ``spec["seed"]``.
 
     ``run_s``: wall seconds of ``run()`` (includes its lazy torch/umap imports and model load);
-    ``stage_seconds`` from the pipeline's ``RunSummary``; ``stage_cpu_s``: CPU seconds per stage (all
+    ``stage_seconds`` from the pipeline's ``RunSummary``; ``spec["embedding_backend"]`` and ``spec["fit_sample"]``
+    set the options of the same names; ``stage_cpu_s``: CPU seconds per stage (all
     threads; ``cpu / wall`` near 2 means both cores busy). With ``spec["truth"]`` (single input): theme
     accuracy and NMI of clusters vs the true subtopic; with ``spec["compare_db"]``: adjusted Rand index
     of ``cluster_id`` against that database (same attacks, e.g. another seed). With ``spec["profile"]``:
@@ -271,6 +279,8 @@ def measure_etl(spec: dict) -> dict:
         seed=int(spec.get("seed", 0)),
         reuse=bool(spec.get("reuse", True)),
         progress=False,
+        embedding_backend=spec.get("embedding_backend", "torch"),
+        fit_sample=spec.get("fit_sample"),
     )
     profiler = None
     if spec.get("profile"):

@@ -85,6 +85,12 @@ def figures(results: dict, rows: int, small_rows: int, increment_rows: int, scal
         Figure("floor_bf16_s", "Embedding floor in bfloat16 (--embed-precision bfloat16; not the default)",
                get("floor_bf16", "encode_s"), "s", note=f"{get('floor_bf16', 'texts_per_s')} texts/s"
                if get("floor_bf16", "texts_per_s") else ""),
+        Figure("floor_onnx_s", "Embedding floor, ONNX backend (--embedding-backend onnx; not the default)",
+               get("floor_onnx", "encode_s"), "s", note=f"{get('floor_onnx', 'texts_per_s')} texts/s"
+               if get("floor_onnx", "texts_per_s") else ""),
+        Figure("cold_onnx_s", f"Cold ETL, {n} rows, --embedding-backend onnx", get("cold_onnx", "run_s"), "s"),
+        Figure("cold_onnx_over_bertopic", "Cold ETL with onnx ÷ BERTopic fit_transform",
+               _ratio(get("cold_onnx", "run_s"), bert), "×", 0.8, "<="),
         Figure("first_run_s", f"First run after install, {n} rows", first, "s"),
         Figure("first_run_over_floor", "First run after install ÷ embedding floor", _ratio(first, floor), "×", 1.6, "<="),
         Figure("bertopic_s", f"BERTopic fit_transform, {n} texts (embeds itself)", bert, "s"),
@@ -103,6 +109,10 @@ def figures(results: dict, rows: int, small_rows: int, increment_rows: int, scal
         Figure("scale_linearity", "4× time ÷ (4 × cold ETL time)", _ratio(scale, 4 * cold if cold else None), "×",
                1.25, "<=", note="~linear: 1.0 is exactly linear"),
         Figure("scale_peak_rss_gb", f"Peak RSS, {scale_rows:,} rows", _gb(get("scale", "peak_rss_mb")), "GB", 4.0, "<="),
+        Figure("scale_sample_s", f"Cold ETL, {scale_rows:,} rows, onnx and --fit-sample", get("scale_sample", "run_s"),
+               "s"),
+        Figure("scale_sample_peak_rss_gb", f"Peak RSS, {scale_rows:,} rows, onnx and --fit-sample",
+               _gb(get("scale_sample", "peak_rss_mb")), "GB", 4.0, "<="),
     ]
     dash = _ok(results, "dashboard")
     if dash:
@@ -148,6 +158,9 @@ def _quality(results: dict, previous: dict[str, float]) -> list[Figure]:
     cold = (_ok(results, "cold") or {}).get("quality", {})
     seed = (_ok(results, "seed_stability") or {}).get("quality", {})
     bert = (_ok(results, "bertopic") or {}).get("quality", {})
+    cold_onnx = (_ok(results, "cold_onnx") or {}).get("quality", {})
+    seed_onnx = (_ok(results, "seed_stability_onnx") or {}).get("quality", {})
+    scale_sample = (_ok(results, "scale_sample") or {}).get("quality", {})
     rows = [
         ("theme_accuracy", "Theme accuracy vs demo truth", cold.get("theme_accuracy")),
         ("cluster_nmi", "NMI, cluster_id vs true subtopic (noise = one label)", cold.get("cluster_nmi")),
@@ -155,6 +168,11 @@ def _quality(results: dict, previous: dict[str, float]) -> list[Figure]:
         ("noise_share", "Share of attacks HDBSCAN left as noise", cold.get("noise_share")),
         ("seed_ari", "ARI of clusters, UMAP seed 0 vs 1", seed.get("seed_ari")),
         ("bertopic_nmi", "BERTopic NMI, topics vs true subtopic (peer)", bert.get("cluster_nmi")),
+        ("onnx_theme_accuracy", "ONNX backend: theme accuracy vs demo truth", cold_onnx.get("theme_accuracy")),
+        ("onnx_cluster_nmi", "ONNX backend: NMI, cluster_id vs true subtopic", cold_onnx.get("cluster_nmi")),
+        ("onnx_seed_ari", "ONNX backend: ARI of clusters, UMAP seed 0 vs 1", seed_onnx.get("seed_ari")),
+        ("scale_sample_cluster_nmi", "4× rows, onnx and --fit-sample: NMI vs true subtopic",
+         scale_sample.get("cluster_nmi")),
     ]
     out = []
     for key, label, value in rows:

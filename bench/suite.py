@@ -34,6 +34,7 @@ SCALE_FACTOR = 4
 MAIN_SEED, INCREMENT_SEED, WARMUP_SEED = 0, 1, 2  # data seeds: the numba warm-up uses data nobody measures
 WARMUP_ROWS = 2000
 ETL_SEED_B = 1  # second UMAP seed, for the cluster-stability check
+SCALE_FIT_SAMPLE = 20000  # --fit-sample of the scale_sample step
 CHILD_TIMEOUT = 3600  # seconds; only a hung child hits this
 
 
@@ -156,8 +157,9 @@ class Suite:
 
     def etl(self, name: str, inputs: list[Path], work: Path, numba: Path, *, seed: int = 0, fresh: bool = True,
             truth: Path | None = None, compare_db: Path | None = None, profile: Path | None = None,
-            cache: Path | None = None, reuse: bool = True) -> dict:
-        """One ETL child. ``fresh``: start from an empty embedding cache and no database in ``work``."""
+            cache: Path | None = None, reuse: bool = True, **options) -> dict:
+        """One ETL child. ``fresh``: start from an empty embedding cache and no database in ``work``. ``options``:
+        ``embedding_backend``, ``fit_sample`` (``etl.pipeline.EtlConfig``)."""
         if fresh:
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir(parents=True)
@@ -169,6 +171,7 @@ class Suite:
             spec["compare_db"] = str(compare_db)
         if profile is not None:
             spec["profile"] = str(profile)
+        spec.update(options)
         result = self.child(name, spec, self.env(cache or work / "cache", numba))
         result["inputs"] = [str(Path(p).relative_to(ROOT)) if Path(p).is_relative_to(ROOT) else str(p) for p in inputs]
         return result
@@ -203,6 +206,38 @@ def _floor_bf16(s: Suite) -> dict:
     """The floor again under bfloat16 autocast (what ``--embed-precision bfloat16`` costs on this CPU)."""
     return s.child("floor_bf16", {"kind": "floor", "input": str(s.main_input), "precision": "bfloat16"},
                    s.env(s.work("floor") / "cache"))
+
+
+def _floor_onnx(s: Suite) -> dict:
+    """The floor with the ONNX Runtime backend (``--embedding-backend onnx``): the same texts, batch 64; the
+    one-off export is made in the step's own cache folder before timing (``model_load_s``)."""
+    return s.child("floor_onnx", {"kind": "floor", "input": str(s.main_input), "backend": "onnx"},
+                   s.env(s.work("floor_onnx", fresh=True) / "cache"))
+
+
+def _cold_onnx(s: Suite) -> dict:
+    """Cold ETL with ``--embedding-backend onnx``: empty embedding cache (the ONNX export included, as a user's
+    first run with the backend pays it), numba cache warm; quality against the demo truth."""
+    work = s.work("cold_onnx")
+    result = s.etl("cold_onnx", [s.main_input], work, s.numba("etl"), truth=s.main_input, embedding_backend="onnx")
+    if result.get("ok"):
+        (work / "state.json").write_text(json.dumps({"rows": s.rows, "input": str(s.main_input)}))
+    return result
+
+
+def _seed_stability_onnx(s: Suite) -> dict:
+    """The ONNX cold build's data with UMAP seed 1 (its embedding cache warm): ARI against the cold ONNX build."""
+    cold = s.work("cold_onnx")
+    return s.etl("seed_stability_onnx", [s.main_input], s.work("seed_stability_onnx", fresh=True), s.numba("etl"),
+                 seed=ETL_SEED_B, cache=cold / "cache", compare_db=cold / "risk.duckdb", fresh=False,
+                 embedding_backend="onnx")
+
+
+def _scale_sample(s: Suite) -> dict:
+    """The 4× scale run with the fastest embedding backend measured to keep quality (onnx) and ``--fit-sample``."""
+    data = s.dataset(s.scale_rows, MAIN_SEED)
+    return s.etl("scale_sample", [data], s.work("scale_sample"), s.numba("etl"), truth=data,
+                 embedding_backend="onnx", fit_sample=SCALE_FIT_SAMPLE)
 
 
 def _cold(s: Suite) -> dict:
@@ -286,14 +321,19 @@ STEPS: tuple[Step, ...] = (
     Step("cold", "Cold ETL", ("warmup_etl",), _cold),
     Step("floor_bf16", "Embedding floor in bfloat16", (), _floor_bf16),
     Step("bertopic", "BERTopic fit_transform", ("warmup_bertopic",), _bertopic),
+    # the ONNX backend right after the anchors it is compared with (floor, cold ETL, BERTopic)
+    Step("cold_onnx", "Cold ETL, --embedding-backend onnx", ("warmup_etl",), _cold_onnx, optional=True),
+    Step("floor_onnx", "Embedding floor, ONNX backend", (), _floor_onnx, optional=True),
     Step("cold_small", "Cold ETL (small)", ("warmup_etl",), _cold_small),
     Step("warm", "Warm rerun", ("cold",), _warm),
     Step("warm_rebuild", "Warm rerun, --no-reuse", ("cold",), _warm_rebuild),
     Step("incremental", "Incremental", ("cold",), _incremental),
     Step("seed_stability", "Second seed", ("cold",), _seed_stability),
+    Step("seed_stability_onnx", "Second seed, ONNX backend", ("cold_onnx",), _seed_stability_onnx, optional=True),
     Step("dashboard", "Dashboard", ("cold",), _dashboard),
     Step("reports", "Reports", ("cold",), _reports),
     Step("scale", "Scale", ("warmup_etl",), _scale, optional=True),
+    Step("scale_sample", "Scale, ONNX backend and --fit-sample", ("warmup_etl",), _scale_sample, optional=True),
     Step("profile", "cProfile of the cold ETL", ("warmup_etl",), _profile, optional=True),
 )
 STEP_NAMES = tuple(step.name for step in STEPS)
@@ -306,9 +346,9 @@ def _satisfied(suite: Suite, need: str) -> bool:
         return any((TMP / "numba" / "etl").rglob("*.nbi"))
     if need == "warmup_bertopic":
         return any((TMP / "numba" / "bertopic").rglob("*.nbi"))
-    if need == "cold":
-        state = TMP / "work" / "cold" / "state.json"
-        if not (state.is_file() and (TMP / "work" / "cold" / "risk.duckdb").is_file()):
+    if need in ("cold", "cold_onnx"):
+        state = TMP / "work" / need / "state.json"
+        if not (state.is_file() and (TMP / "work" / need / "risk.duckdb").is_file()):
             return False
         return json.loads(state.read_text()).get("rows") == suite.rows
     return False

@@ -90,6 +90,11 @@ def etl(
                                                  "natively). bfloat16 embeds ~1.7x faster on such CPUs with themes "
                                                  "and NMI within 0.01, but clusters vary more with the seed.")]
     = settings.DEFAULT_EMBED_PRECISION,
+    embedding_backend: Annotated[str, typer.Option(help=" | ".join(settings.EMBEDDING_BACKENDS) + ": run the model "
+                                                   "on PyTorch, or exported once to ONNX and run by ONNX Runtime "
+                                                   "(onnx-int8: its int8-quantised copy). Each backend has its own "
+                                                   "embedding cache. See docs/performance.md.")]
+    = settings.DEFAULT_EMBEDDING_BACKEND,
     cache_dir: Annotated[Optional[Path], typer.Option(help="Embedding cache folder (default: $REDTEAM_RISK_CACHE or "
                                                       "~/.cache/redteam-risk).")] = None,
     taxonomy: Annotated[Optional[Path], typer.Option(help="Harm taxonomy TOML file (default: the packaged one).")] = None,
@@ -115,6 +120,13 @@ def etl(
                                                    "keep their map position and cluster and the new ones are placed "
                                                    "among them (UMAP transform, HDBSCAN approximate prediction) "
                                                    "instead of refitting. 0 always refits.")] = settings.DEFAULT_RECLUSTER_SHARE,
+    fit_sample: Annotated[int, typer.Option(min=0, help="Above this many attacks, fit the map (UMAP) and "
+                                                      "clusters (HDBSCAN) on a sample of this size, stratified by "
+                                                      "source file, campaign and model, and place every other "
+                                                      "attack on it (as incremental runs do); the fit's cost "
+                                                      "and memory then stop growing with the rows. 0 fits every "
+                                                      "row.")]
+    = settings.DEFAULT_FIT_SAMPLE,
     reuse: Annotated[bool, typer.Option(help="When the inputs, settings and code are unchanged since the published "
                                         "build, publish a copy of it as a new run instead of rebuilding.")] = True,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
@@ -132,10 +144,10 @@ def etl(
     summary = run(EtlConfig(
         inputs=tuple(inputs), db=db, fmt=fmt, mapping=_parse_mapping(map_ or []), dataset=dataset,
         success_threshold=success_threshold, strict=strict, max_reject_rate=max_reject_rate, model=model,
-        embed_text=embed_text, embed_precision=embed_precision, cache_dir=cache_dir, taxonomy=taxonomy,
+        embed_text=embed_text, embed_precision=embed_precision, embedding_backend=embedding_backend, cache_dir=cache_dir, taxonomy=taxonomy,
         category_map=category_map, behaviors=behaviors, success_when=success_when, seed=seed,
         min_cluster_size=min_cluster_size,
-        reuse=reuse, recluster_share=recluster_share, progress=progress,
+        reuse=reuse, recluster_share=recluster_share, fit_sample=fit_sample, progress=progress,
         keep_runs=keep_runs,
     ))
     total = sum(summary.stage_seconds.values())

@@ -136,17 +136,20 @@ def _fit_one(z: np.ndarray, mcs: int, ms: int, selection_method: str) -> tuple[n
     return labels, model
 
 
-def attach_noise(model: Any, z: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def attach_noise(model: Any, z: np.ndarray, labels: np.ndarray,
+                 strength: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(labels, strength): noise points whose best soft membership (``hdbscan.membership_vector``) is at least
-    ``ATTACH_MIN_RATIO`` / k join that cluster with the membership as strength; members keep HDBSCAN's
-    probability; the rest stay -1 with strength 0."""
+    ``ATTACH_MIN_RATIO`` / k join that cluster with the membership as strength; members keep their strength
+    (default: HDBSCAN's probability, for the points the model was fitted on; give ``strength`` for predicted
+    points); the rest stay -1 with strength 0."""
     import hdbscan
 
     labels = np.asarray(labels, dtype=np.int32).copy()
-    strength = np.where(labels >= 0, np.asarray(model.probabilities_, dtype=np.float64), 0.0)
+    given = np.asarray(model.probabilities_ if strength is None else strength, dtype=np.float64)
+    strength = np.where(labels >= 0, given, 0.0)
     noise = np.flatnonzero(labels < 0)
-    k = int(labels.max()) + 1
-    if k == 0 or len(noise) == 0:
+    k = int(model.labels_.max()) + 1 if strength is not None else int(labels.max()) + 1
+    if k <= 0 or len(noise) == 0:
         return labels, strength
     if getattr(model, "_prediction_data", None) is None:
         model.generate_prediction_data()

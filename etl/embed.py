@@ -23,10 +23,15 @@ vector's cosine to the float32 vector is above 0.9999, theme accuracy and NMI st
 clusters depend more on the UMAP seed (docs/performance.md), so it is opt-in. ``auto`` picks bfloat16 only
 where it is native (emulated bfloat16 is slower). Vectors of each precision are cached separately, so a
 cached rerun stays bit-identical to the run that filled the cache.
+
+Backend: ``torch`` (sentence-transformers on PyTorch, the default) or ``onnx`` / ``onnx-int8`` (the same model
+exported once to ONNX and run by ONNX Runtime, ``etl.embed_onnx``). Each backend has its own cache folder too,
+so vectors of different backends are never mixed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import logging
@@ -57,6 +62,7 @@ SEGMENT_ROWS = 8192  # texts per cache segment written while embedding
 MAX_SEGMENTS = 16  # merge segments beyond this many, to keep cache loads to a few file reads
 STALE_TMP_SECONDS = 3600  # temporary files older than this belong to a dead writer
 PRECISIONS = ("auto", "float32", "bfloat16")
+BACKENDS = settings.EMBEDDING_BACKENDS  # ("torch", "onnx", "onnx-int8")
 
 
 def embedding_texts(df: pl.DataFrame, spec: str = DEFAULT_TEXT_SPEC) -> list[str]:
@@ -107,8 +113,9 @@ class Embedder:
     (must already be in the local Hugging Face cache; nothing is downloaded) or a local model folder.
     ``cache_dir``: see ``etl.settings.cache_dir``. ``progress``: show a progress bar while embedding.
     ``precision``: "auto" (bfloat16 where the CPU computes it natively, else float32), "float32" or
-    "bfloat16"; ``self.precision`` is the one in use. The model is loaded on the first cache miss, so a
-    fully cached run never imports torch.
+    "bfloat16"; ``self.precision`` is the one in use. ``backend``: "torch", "onnx" or "onnx-int8"
+    (``etl.embed_onnx``; precision must then be float32 or auto). The model is loaded on the first cache miss,
+    so a fully cached run never imports torch.
     """
 
     def __init__(
@@ -118,14 +125,17 @@ class Embedder:
         batch_size: int = BATCH_SIZE,
         progress: bool = True,
         precision: str = settings.DEFAULT_EMBED_PRECISION,
+        backend: str = settings.DEFAULT_EMBEDDING_BACKEND,
     ) -> None:
         self.model_name = model or DEFAULT_MODEL
         self.batch_size = batch_size
         self.progress = progress
-        self.precision = resolve_precision(precision)
+        self.backend = resolve_backend(backend)
+        self.precision = resolve_precision(precision, self.backend)
         self.model_id, self._model_path = _resolve_model(self.model_name)
-        cache_name = self.model_id if self.precision == "float32" else f"{self.model_id}@{self.precision}"
-        self.cache_path = settings.cache_dir(cache_dir) / "embeddings" / _safe_dir_name(cache_name)
+        self._cache_root = settings.cache_dir(cache_dir)
+        self.cache_path = self._cache_root / "embeddings" / _safe_dir_name(vector_id(self.model_id, self.precision,
+                                                                                     self.backend))
         self.stats = CacheStats()
         self._model = None
         self._index: dict[bytes, int] | None = None  # cache key -> row in self._store
@@ -182,7 +192,7 @@ class Embedder:
         from tqdm.auto import tqdm
 
         model = self._load_model()
-        autocast = _autocast(self.precision)
+        autocast = _autocast(self.precision) if self.backend == "torch" else contextlib.nullcontext()
         t0 = time.perf_counter()
         # Longest first, as sentence-transformers does within a call, so each chunk pads little.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
@@ -191,14 +201,17 @@ class Embedder:
         with tqdm(total=len(texts), desc="embed", unit="text", disable=not self.progress) as bar:
             for lo in range(0, len(order), CHUNK_ROWS):
                 chunk = order[lo : lo + CHUNK_ROWS]
-                with autocast:
-                    vectors = model.encode(
-                        [texts[i] for i in chunk],
-                        batch_size=self.batch_size,
-                        show_progress_bar=False,
-                        normalize_embeddings=True,
-                        convert_to_numpy=True,
-                    )
+                if self.backend != "torch":
+                    vectors = model.encode([texts[i] for i in chunk], self.batch_size)
+                else:
+                    with autocast:
+                        vectors = model.encode(
+                            [texts[i] for i in chunk],
+                            batch_size=self.batch_size,
+                            show_progress_bar=False,
+                            normalize_embeddings=True,
+                            convert_to_numpy=True,
+                        )
                 vectors = np.asarray(vectors, dtype=np.float32)
                 if out.shape[1] == 0:
                     out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
@@ -209,8 +222,8 @@ class Embedder:
                     pending = []
                 bar.update(len(chunk))
         seconds = time.perf_counter() - t0
-        log.info("embed: embedded %d texts in %.1f s (%.0f texts/s, %s)",
-                 len(texts), seconds, len(texts) / max(seconds, 1e-9), self.precision)
+        log.info("embed: embedded %d texts in %.1f s (%.0f texts/s, %s, %s)",
+                 len(texts), seconds, len(texts) / max(seconds, 1e-9), self.backend, self.precision)
         return out
 
     def _load_model(self):
@@ -218,6 +231,10 @@ class Embedder:
             return self._model
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         t0 = time.perf_counter()
+        if self.backend != "torch":
+            self._model = self._load_onnx()
+            log.info("embed: loaded model %s (%s) in %.1f s", self.model_id, self.backend, time.perf_counter() - t0)
+            return self._model
         from sentence_transformers import SentenceTransformer
 
         try:
@@ -226,6 +243,20 @@ class Embedder:
             raise UserError(_model_error(self.model_name, exc)) from exc
         log.info("embed: loaded model %s in %.1f s", self.model_id, time.perf_counter() - t0)
         return self._model
+
+    def _load_onnx(self):
+        from etl import embed_onnx
+
+        if not Path(self._model_path).is_dir():  # a Hugging Face name: its snapshot folder in the local cache
+            self._model_path = _hub_snapshot(self.model_name)
+        folder = self._cache_root / "onnx" / _safe_dir_name(self.model_id)
+        try:
+            return embed_onnx.OnnxEncoder(self._model_path, self.model_id, folder, self.backend)
+        except UserError:
+            raise
+        except Exception as exc:  # a model the exporter cannot handle
+            raise UserError(f"The {self.backend} embedding backend cannot run {self.model_name!r} "
+                            f"({type(exc).__name__}: {str(exc)[:300]}); use --embedding-backend torch.") from exc
 
     # --- cache ---------------------------------------------------------------------------------
 
@@ -349,11 +380,32 @@ def _remove_stale_tmp(folder: Path) -> None:
             pass
 
 
-def resolve_precision(precision: str) -> str:
+def resolve_backend(backend: str) -> str:
+    """The backend setting, checked. Raises ``UserError`` for an unknown one."""
+    if backend not in BACKENDS:
+        raise UserError(f"Unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}.")
+    return backend
+
+
+def vector_id(model_id: str, precision: str, backend: str = "torch") -> str:
+    """What a vector depends on besides its text: the model identity, the precision and the backend. It names
+    the embedding cache folder, so vectors of different backends or precisions are never mixed (float32
+    PyTorch keeps the bare model identity, the name caches had before backends existed)."""
+    out = model_id if precision == "float32" else f"{model_id}@{precision}"
+    return out if backend == "torch" else f"{out}@{backend}"
+
+
+def resolve_precision(precision: str, backend: str = "torch") -> str:
     """"float32" or "bfloat16" for a precision setting; "auto" picks bfloat16 only on a CPU that
-    computes it natively. Raises ``UserError`` for an unknown setting."""
+    computes it natively (and only for the torch backend; the ONNX backends compute in float32 or int8).
+    Raises ``UserError`` for an unknown setting or bfloat16 with an ONNX backend."""
     if precision not in PRECISIONS:
         raise UserError(f"Unknown embedding precision {precision!r}; choose one of {', '.join(PRECISIONS)}.")
+    if backend != "torch":
+        if precision == "bfloat16":
+            raise UserError(f"--embed-precision bfloat16 applies to the torch embedding backend, not {backend}; "
+                            "leave it at float32 (or auto).")
+        return "float32"
     if precision != "auto":
         return precision
     return "bfloat16" if native_bfloat16() else "float32"
@@ -374,8 +426,6 @@ def native_bfloat16() -> bool:
 
 
 def _autocast(precision: str):
-    import contextlib
-
     if precision == "float32":
         return contextlib.nullcontext()
     import torch
@@ -422,6 +472,16 @@ def _hub_revision(name: str) -> tuple[str, str] | None:
         if ref.is_file():
             return repo, ref.read_text().strip()
     return None
+
+
+def _hub_snapshot(name: str) -> Path:
+    """The local snapshot folder of a Hugging Face model (``_hub_revision``), for the ONNX export."""
+    from huggingface_hub import constants
+
+    repo, commit = _hub_revision(name) or (None, None)
+    if repo is None:
+        raise UserError(_model_error(name, None))
+    return Path(constants.HF_HUB_CACHE) / f"models--{repo.replace('/', '--')}" / "snapshots" / commit
 
 
 def _model_error(name: str, exc: Exception | None) -> str:

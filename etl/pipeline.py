@@ -43,6 +43,7 @@ class EtlConfig:
     model: str | None = None
     embed_text: str = settings.DEFAULT_EMBED_TEXT
     embed_precision: str = settings.DEFAULT_EMBED_PRECISION
+    embedding_backend: str = settings.DEFAULT_EMBEDDING_BACKEND  # torch | onnx | onnx-int8 (etl/embed_onnx.py)
     cache_dir: Path | None = None
     taxonomy: Path | None = None
     category_map: Path | None = None  # the user's source-category → theme map (etl/categories.py)
@@ -51,6 +52,7 @@ class EtlConfig:
     seed: int = settings.DEFAULT_SEED
     min_cluster_size: int | None = None
     recluster_share: float = settings.DEFAULT_RECLUSTER_SHARE  # above this share of new rows, refit (etl/place.py)
+    fit_sample: int | None = settings.DEFAULT_FIT_SAMPLE  # above this many rows, fit on a sample, place the rest (0/None: never)
     reuse: bool = True  # when inputs, settings and code match the published build, record a run on a copy of it
     progress: bool = True
     keep_runs: int = settings.DEFAULT_KEEP_RUNS  # published builds kept in <db>.runs/ for comparing runs (not a build setting)
@@ -84,7 +86,7 @@ class _Timer:
         log.info("%s: start", name)
         t0 = time.perf_counter()
         yield
-        self.seconds[name] = round(time.perf_counter() - t0, 3)
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - t0, 3)  # a stage may come back
         log.info("%s: done in %.1f s", name, self.seconds[name])
 
 
@@ -104,6 +106,10 @@ def run(config: EtlConfig) -> RunSummary:
     store.remove_stale_builds(db)
     cache_dir = settings.cache_dir(config.cache_dir)
     reduce.configure_numba_cache(cache_dir)
+    embed.resolve_precision(config.embed_precision, embed.resolve_backend(config.embedding_backend))  # fail fast too
+    if config.fit_sample and config.fit_sample < settings.MIN_FIT_SAMPLE:
+        raise UserError(f"--fit-sample must be 0 (fit every row) or at least {settings.MIN_FIT_SAMPLE} rows, "
+                        f"got {config.fit_sample}")
     taxonomy = themes.load_taxonomy(config.taxonomy)  # fail fast on a bad taxonomy, before any heavy work
     category_maps = categories.load_category_maps(config.category_map)
     fingerprint = None
@@ -113,7 +119,8 @@ def run(config: EtlConfig) -> RunSummary:
         if all(Path(p).is_file() for p in (*input_files, *side_files)):
             fingerprint = reuse.fingerprint(
                 config.parameters(), (*input_files, *side_files),
-                precision=embed.resolve_precision(config.embed_precision), taxonomy=config.taxonomy,
+                precision=embed.resolve_precision(config.embed_precision, config.embedding_backend),
+                taxonomy=config.taxonomy,
                 is_demo=_is_demo(config.inputs),
             )
     previous_runs = store.read_previous_runs(db)
@@ -143,18 +150,38 @@ def run(config: EtlConfig) -> RunSummary:
     attacks = ingested.attacks
     with timer.stage("embed"):
         texts = embed.embedding_texts(attacks, config.embed_text)
-        embedder = embed.Embedder(config.model, cache_dir, progress=config.progress, precision=config.embed_precision)
+        embedder = embed.Embedder(config.model, cache_dir, progress=config.progress, precision=config.embed_precision,
+                                  backend=config.embedding_backend)
         vectors = embedder.encode(texts)
+    keys = embed.text_keys(texts)
+    # Above --fit-sample rows UMAP and HDBSCAN are fitted on a stratified sample and the other rows placed on it.
+    sampled = bool(config.fit_sample) and config.fit_sample < len(keys)
+    fit = place.fit_parameters(embedder.model_id, embedder.precision, config.embed_text, config.seed,
+                               config.min_cluster_size, embedder.backend, config.fit_sample if sampled else None)
     with timer.stage("reduce"):
         # New rows are placed on the last build's map and clusters when few enough are new (etl/place.py).
-        keys = embed.text_keys(texts)
-        fit = place.fit_parameters(embedder.model_id, embedder.precision, config.embed_text, config.seed,
-                                   config.min_cluster_size)
         placement = place.prepare(cache_dir, previous_runs, keys, fit, config.recluster_share)
         placed = place.place(placement, vectors, keys) if placement is not None else None
-        reduced = placed.reduced if placed is not None else reduce.reduce(vectors, seed=config.seed, cache_dir=cache_dir)
+    on_sample = None
+    if placed is None and sampled:  # times its own reduce (the sample's fit) and cluster (fit, placement) stages
+        sample = place.sample_rows(attacks.select(place.SAMPLE_STRATA), config.fit_sample, config.seed)
+        on_sample = place.fit_on_sample(vectors, keys, sample, run_id, fit, config.seed,
+                                        config.min_cluster_size, cache_dir, timer)
+    if placed is None and on_sample is None:
+        with timer.stage("reduce"):
+            reduced = reduce.reduce(vectors, seed=config.seed, cache_dir=cache_dir)
+    else:
+        reduced = (placed or on_sample[0]).reduced
     with timer.stage("cluster"):
-        if placed is not None:
+        if on_sample is not None:
+            placed, sample_fit, placement_info = on_sample
+            raw_clusters, strength = placed.raw_labels, placed.strength
+            reference = np.zeros(len(keys), dtype=bool)
+            reference[sample] = True
+            place.save_state(cache_dir, run_id, fit, keys, reduced,
+                             cluster.Clustering(raw_clusters, sample_fit.model, strength, sample_fit.settings),
+                             attacks["attack_id"].to_list(), reference=reference)
+        elif placed is not None:
             raw_clusters = placed.raw_labels  # predicted by place.place in the reduce stage
             strength = placed.strength
             placement_info = placement.info()
@@ -172,7 +199,7 @@ def run(config: EtlConfig) -> RunSummary:
             raw_labels=raw_clusters,
             embeddings=vectors,
             xy=reduced.xy,
-            fixed_ids=placed.cluster_ids if placed is not None else None,
+            fixed_ids=placed.cluster_ids if placed is not None and on_sample is None else None,
         )
     with timer.stage("themes"):
         # Source categories (etl/categories.py): one allowed theme decides it, several narrow the assigner's choice.
@@ -181,7 +208,7 @@ def run(config: EtlConfig) -> RunSummary:
         theme_input = requests.theme_texts(attacks["attack_text"].to_list(), attacks["task_description"].to_list())
         # Most attacks' theme text is the text already embedded for the map: reuse its vector, embed only the rest.
         same = np.array([t == x for t, x in zip(theme_input.texts, texts, strict=True)], dtype=bool)
-        theme_vectors = vectors.copy()
+        theme_vectors = vectors if same.all() else vectors.copy()  # one more (n, d) copy only when needed
         if not same.all():
             theme_vectors[~same] = embedder.encode([t for t, s in zip(theme_input.texts, same, strict=True) if not s])
         chunk_vectors = embedder.encode([c for _, c in theme_input.chunks]) if theme_input.chunks else None
@@ -235,6 +262,7 @@ def run(config: EtlConfig) -> RunSummary:
             "n_duplicates": n_duplicates,
             "parameters": json.dumps(
                 {**config.parameters(), "model_id": embedder.model_id, "embed_precision_used": embedder.precision,
+                 "embedding_backend_used": embedder.backend,
                  "fingerprint": fingerprint,
                  "taxonomy_settings": taxonomy.settings(), "placement": placement_info,
                  "unmapped_categories": unmapped_categories},

@@ -21,6 +21,11 @@ Otherwise the pipeline does a full fit and saves a new state. New rows are alway
 full fit, never against earlier placements, so placements do not compound: once the rows added since the
 last full fit exceed the share, the next run refits everything.
 
+Fit on a sample (``--fit-sample N``): above N rows, a full fit is made on a stratified sample of N rows
+(``sample_rows``) and every other row is placed on it the same way (``place_rest``), in chunks of
+``CHUNK_ROWS`` texts run in parallel threads. The state then holds every row (so a later incremental run
+finds them all) and marks the sample rows as the only ones new rows are placed among (``State.reference``).
+
 The state files are pickles (HDBSCAN's model has no other serialisation). They are only read from the
 user's own cache folder, and any problem reading one means a full fit, never a failed run.
 """
@@ -50,6 +55,11 @@ STATE_VERSION = 1
 STATE_KEEP = 5  # newest states kept; each is about 250 bytes per attack (mostly the HDBSCAN model)
 FIT_LIBRARIES = ("umap-learn", "pynndescent", "hdbscan", "numba", "numpy", "scikit-learn")
 TRANSFORM_SEED = 42  # umap.UMAP's default transform_seed
+# Texts placed per chunk: each chunk is placed as an incremental run of that many new texts would be (UMAP's
+# transform runs 100 epochs up to 10,000 points), so chunks can run in parallel and results do not depend on
+# the number of threads.
+CHUNK_ROWS = 10_000
+SAMPLE_STRATA = ("source_file", "campaign", "model")  # columns whose combinations a fit sample keeps in proportion
 _RUN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
 
 
@@ -71,6 +81,9 @@ class State:
     clusterer: Any
     cluster_ids: dict[int, int]
     strength: np.ndarray | None = None  # (n,) membership strength of each row (None in older states)
+    # (n,) bool: the rows new rows may be placed among: the fit's rows when the fit was made on a sample and the
+    # state also holds the rows placed on it; None = every row (a full fit on all rows, and older states)
+    reference: np.ndarray | None = None
 
 
 @dataclass
@@ -102,10 +115,13 @@ class Placed:
     strength: np.ndarray | None = None  # (n,) membership strength 0–1 (stored for fitted rows, predicted for new)
 
 
-def fit_parameters(model_id: str, precision: str, embed_text: str, seed: int, min_cluster_size: int | None) -> dict:
-    """Everything a full fit's result depends on besides the vectors: the embedding model and precision,
-    the embedded columns, the UMAP seed, HDBSCAN's ``min_cluster_size``, the reduce and cluster settings and
-    the versions of the fitting libraries. A state is used only when this is equal."""
+def fit_parameters(model_id: str, precision: str, embed_text: str, seed: int, min_cluster_size: int | None,
+                   backend: str = "torch", fit_sample: int | None = None) -> dict:
+    """Everything a full fit's result depends on besides the vectors: the embedding model, precision and
+    backend, the embedded columns, the UMAP seed, HDBSCAN's ``min_cluster_size``, the reduce and cluster
+    settings, the versions of the fitting libraries and, when the fit is made on a sample, its size. A state
+    is used only when this is equal. (The backend and sample keys are left out for the torch backend and a fit
+    on all rows, so states saved before they existed stay usable.)"""
     from etl import cluster, reduce
 
     versions = {}
@@ -126,6 +142,8 @@ def fit_parameters(model_id: str, precision: str, embed_text: str, seed: int, mi
                    "init": reduce.INIT, "n_epochs": reduce.N_EPOCHS, "exact_knn_max_rows": reduce.EXACT_KNN_MAX_ROWS},
         "cluster": {"selection_method": cluster.SELECTION_METHOD, "dominant_share": cluster.DOMINANT_SHARE},
         "versions": versions,
+        **({} if backend == "torch" else {"embed_backend": backend}),
+        **({} if fit_sample is None else {"fit_sample": fit_sample}),
     }
 
 
@@ -135,14 +153,15 @@ def state_path(cache_dir: Path, run_id: str) -> Path:
 
 
 def save_state(
-    cache_dir: Path, run_id: str, fit: dict, keys: np.ndarray, reduced: Any, clustering: Any, attack_ids: list[str]
+    cache_dir: Path, run_id: str, fit: dict, keys: np.ndarray, reduced: Any, clustering: Any, attack_ids: list[str],
+    reference: np.ndarray | None = None,
 ) -> Path | None:
     """Save the placement state of a full fit: ``keys`` (n,) text keys, ``reduced`` (``etl.reduce.Reduced``),
     ``clustering`` (``etl.cluster.Clustering``), ``attack_ids`` (n,) (to record the cluster ids the build
     publishes). Written to a temporary file and renamed into place; only the newest ``STATE_KEEP`` states
     are kept. Returns the path, or None when there is nothing to place against
     (tiny input: PCA or no HDBSCAN model) or the cache cannot be written (a warning; the build goes on)."""
-    if reduced.method != "umap" or clustering.model is None:
+    if reduced.method not in ("umap", "sampled") or clustering.model is None:
         log.info("place: no placement state for this build (too few rows for UMAP and HDBSCAN)")
         return None
     from etl.label import stable_ids
@@ -161,6 +180,7 @@ def save_state(
         "raw_labels": raw, "cluster_ids": {int(raw[i]): int(ids[i]) for i in first},
         "strength": None if clustering.strength is None else np.asarray(clustering.strength, dtype=np.float32),
         "n_neighbors": min(fit["reduce"]["n_neighbors"], len(keys) - 1), "clusterer": model,
+        "reference": None if reference is None else np.asarray(reference, dtype=bool),
     }
     path = state_path(cache_dir, run_id)
     try:
@@ -192,12 +212,14 @@ def load_state(cache_dir: Path, run_id: str) -> State | None:
             clusterer=payload["clusterer"],
             cluster_ids={int(k): int(v) for k, v in payload["cluster_ids"].items()},
             strength=None if payload.get("strength") is None else np.asarray(payload["strength"], np.float64),
+            reference=None if payload.get("reference") is None else np.asarray(payload["reference"], dtype=bool),
         )
         n = len(state.keys)
         if (state.run_id != run_id or state.keys.dtype != np.dtype("V16") or state.xy.shape != (n, 2)
                 or state.z.ndim != 2 or len(state.z) != n or state.raw_labels.shape != (n,)
                 or not 0 < state.n_neighbors < n or not hasattr(state.clusterer, "condensed_tree_")
-                or not set(np.unique(state.raw_labels).tolist()) <= set(state.cluster_ids)):
+                or not set(np.unique(state.raw_labels).tolist()) <= set(state.cluster_ids)
+                or (state.reference is not None and state.reference.shape != (n,))):
             raise ValueError("inconsistent contents")
     except FileNotFoundError:
         log.info("place: no placement state for run %s", run_id)
@@ -263,7 +285,9 @@ def prepare(
         log.info("place: full fit (%d of %d rows are new, %d of run %s's %d rows are gone; more than the "
                  "recluster share %.0f %%)", n_new, n, n_removed, base, n_state, 100 * recluster_share)
         return None
-    if n_state - n_removed <= state.n_neighbors:
+    present = np.unique(state_row[~new])
+    n_reference = len(present) if state.reference is None else int(state.reference[present].sum())
+    if n_reference <= state.n_neighbors:
         log.info("place: full fit (too few of run %s's rows remain to place new rows among)", base)
         return None
     n_new_texts = len(np.unique(keys[new])) if n_new else 0
@@ -292,14 +316,19 @@ def match_rows(state_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return out.to_series().to_numpy().astype(np.int64)
 
 
-def place(placement: Placement, vectors: np.ndarray, keys: np.ndarray) -> Placed | None:
+def place(placement: Placement, vectors: np.ndarray, keys: np.ndarray, attach: bool = False,
+          workers: int | None = None) -> Placed | None:
     """Coordinates and raw labels of every row: stored for rows of the fit, placed for new ones.
 
     ``vectors``: (n, d) float32 unit embeddings of the current rows, ``keys`` their text keys (the same
-    rows ``prepare`` saw). Each new text is placed once (its copies share the result). Returns None
-    (with a warning) if placement fails, so the caller can fall back to a full fit.
+    rows ``prepare`` saw). Each new text is placed once (its copies share the result), in chunks of
+    ``CHUNK_ROWS`` texts on ``workers`` threads (default: one per two CPUs; each places the two layouts in two
+    threads). ``attach``: new rows HDBSCAN's
+    prediction leaves unclustered join their most probable cluster by the rule of a full fit
+    (``etl.cluster.attach_noise``). Returns None (with a warning) if placement fails, so the caller can fall
+    back to a full fit.
     """
-    from etl import cluster, reduce
+    from etl import reduce
 
     start = time.perf_counter()
     state, state_row = placement.state, placement.state_row
@@ -319,22 +348,14 @@ def place(placement: Placement, vectors: np.ndarray, keys: np.ndarray) -> Placed
             # Neighbours among the fitted rows still present, each once, with the vector of a current row
             # having its text (cached vectors are bit-identical to the ones the fit used).
             ref_rows, first = np.unique(state_row[old], return_index=True)
-            ref_vectors = vectors[old[first]]
+            ref_at = old[first]
+            if state.reference is not None:  # a fit on a sample: place among the sample's rows only
+                keep = state.reference[ref_rows]
+                ref_rows, ref_at = ref_rows[keep], ref_at[keep]
+            ref_vectors = np.ascontiguousarray(vectors[ref_at], dtype=np.float32)
             _, first_new, inverse = np.unique(keys[new], return_index=True, return_inverse=True)
-            t0 = time.perf_counter()
-            indices, dists = reduce.knn_query(vectors[new[first_new]], ref_vectors, state.n_neighbors)
-            seconds["knn"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            new_xy = umap_transform(indices, dists, state.xy[ref_rows], state.fit["reduce"]["map_min_dist"],
-                                    state.n_neighbors, state.fit["reduce"]["n_epochs"])
-            new_z = umap_transform(indices, dists, state.z[ref_rows], state.fit["reduce"]["cluster_min_dist"],
-                                   state.n_neighbors, state.fit["reduce"]["n_epochs"])
-            seconds["umap_transform"] = time.perf_counter() - t0
-            if not (np.isfinite(new_xy).all() and np.isfinite(new_z).all()):
-                raise ValueError("UMAP's transform gave non-finite coordinates")
-            t0 = time.perf_counter()
-            new_labels, new_strength = cluster.predict_with_strength(state.clusterer, new_z)
-            seconds["predict"] = time.perf_counter() - t0
+            new_xy, new_z, new_labels, new_strength = _place_texts(
+                state, vectors, new[first_new], ref_vectors, ref_rows, attach, workers, seconds)
             inverse = inverse.ravel()
             xy[new], z[new], labels[new] = new_xy[inverse], new_z[inverse], new_labels[inverse]
             strength[new] = new_strength[inverse]
@@ -349,6 +370,126 @@ def place(placement: Placement, vectors: np.ndarray, keys: np.ndarray) -> Placed
         cluster_ids=dict(state.cluster_ids),
         strength=strength,
     )
+
+
+def _place_texts(state: State, vectors: np.ndarray, rows: np.ndarray, ref_vectors: np.ndarray, ref_rows: np.ndarray,
+                 attach: bool, workers: int | None, seconds: dict[str, float]):
+    """(xy, z, raw labels, strength) of ``vectors[rows]`` (each a distinct new text) placed among the reference
+    rows (their ``ref_vectors`` and the state's coordinates at ``ref_rows``): exact neighbours, UMAP's transform
+    into both layouts and HDBSCAN's prediction, chunk by chunk (``CHUNK_ROWS``) on a thread pool. The numba
+    kernels run in parallel threads (the omp/tbb layers, and umap's epoch kernel compiled without the GIL by
+    ``etl.reduce.prepare_umap_kernels``); the chunking is fixed, so the result does not depend on ``workers``."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from etl import cluster, reduce
+
+    reduce.prepare_umap_kernels()
+    ref_xy, ref_z = state.xy[ref_rows], state.z[ref_rows]
+    k, rd = state.n_neighbors, state.fit["reduce"]
+    m = len(rows)
+    xy = np.empty((m, 2), dtype=np.float32)
+    z = np.empty((m, ref_z.shape[1]), dtype=np.float32)
+    labels = np.empty(m, dtype=np.int32)
+    strength = np.empty(m, dtype=np.float64)
+    totals = {"knn": 0.0, "umap_transform": 0.0, "predict": 0.0}
+
+    def chunk(lo: int) -> None:
+        hi = min(lo + CHUNK_ROWS, m)
+        t0 = time.perf_counter()
+        indices, dists = reduce.knn_query(vectors[rows[lo:hi]], ref_vectors, k)
+        t1 = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=2) as layouts:  # the two layouts side by side, as in etl.reduce
+            job_xy = layouts.submit(umap_transform, indices, dists, ref_xy, rd["map_min_dist"], k, rd["n_epochs"])
+            job_z = layouts.submit(umap_transform, indices, dists, ref_z, rd["cluster_min_dist"], k, rd["n_epochs"])
+            xy[lo:hi], z[lo:hi] = job_xy.result(), job_z.result()
+        if not (np.isfinite(xy[lo:hi]).all() and np.isfinite(z[lo:hi]).all()):
+            raise ValueError("UMAP's transform gave non-finite coordinates")
+        t2 = time.perf_counter()
+        labels[lo:hi], strength[lo:hi] = cluster.predict_with_strength(state.clusterer, z[lo:hi])
+        if attach:
+            labels[lo:hi], strength[lo:hi] = cluster.attach_noise(state.clusterer, z[lo:hi], labels[lo:hi],
+                                                                  strength[lo:hi])
+        totals["knn"] += t1 - t0
+        totals["umap_transform"] += t2 - t1
+        totals["predict"] += time.perf_counter() - t2
+
+    starts = range(0, m, CHUNK_ROWS)
+    workers = max(1, min(workers or (os.cpu_count() or 2) // 2, len(starts)))  # each runs two layout threads
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for done in [pool.submit(chunk, lo) for lo in starts]:
+            done.result()  # re-raises a chunk's error
+    seconds.update({k: round(v, 3) for k, v in totals.items()})  # CPU-side seconds summed over the threads
+    seconds["place_wall"] = time.perf_counter() - t0
+    log.info("place: placed %d texts in %d chunk(s) on %d thread(s) in %.1f s", m, len(starts), workers,
+             seconds["place_wall"])
+    return xy, z, labels, strength
+
+
+def sample_rows(strata: pl.DataFrame, size: int, seed: int) -> np.ndarray:
+    """A stratified sample of ``size`` of the rows of ``strata`` (one column per stratifying attribute; rows
+    with equal values form a stratum): sorted row indices. Each stratum gets its proportional share (largest
+    remainders round it, ties to the larger and then earlier stratum), drawn without replacement by a
+    generator seeded with ``seed``; the same rows and seed always give the same sample."""
+    n = strata.height
+    if size >= n:
+        return np.arange(n, dtype=np.int64)
+    keyed = strata.select(pl.all().cast(pl.String).fill_null("\x00null")).with_row_index("row")
+    groups = keyed.group_by(strata.columns, maintain_order=True).agg(pl.col("row")).sort(strata.columns)
+    members = [np.asarray(r, dtype=np.int64) for r in groups["row"].to_list()]
+    sizes = np.array([len(r) for r in members], dtype=np.int64)
+    exact = size * sizes / n
+    quota = np.floor(exact).astype(np.int64)
+    short = size - int(quota.sum())
+    if short:
+        order = np.lexsort((np.arange(len(sizes)), -sizes, -(exact - quota)))
+        quota[order[:short]] += 1
+    rng = np.random.default_rng(seed)
+    picked = [rng.choice(r, q, replace=False) for r, q in zip(members, quota, strict=True) if q]
+    return np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
+
+
+def fit_on_sample(vectors: np.ndarray, keys: np.ndarray, sample: np.ndarray, run_id: str,
+                  fit: dict, seed: int, min_cluster_size: int | None, cache_dir: Path, timer: Any = None):
+    """Fit UMAP and HDBSCAN on the rows ``sample`` (``sample_rows``) and place every row on that fit.
+
+    Returns (``Placed`` for all rows, the sample's ``etl.cluster.Clustering``, info for the ``runs`` row), or
+    None when placing failed (logged; the caller fits everything). ``timer``: the pipeline's stage timer, to
+    time the fit as "reduce" and the clustering and placement as "cluster"."""
+    import contextlib
+
+    from etl import cluster, reduce
+
+    stage = timer.stage if timer is not None else (lambda name: contextlib.nullcontext())
+    n, s = len(keys), len(sample)
+    log.info("place: fitting on a stratified sample of %d of %d rows (by %s)", s, n, ", ".join(SAMPLE_STRATA))
+    with stage("reduce"):
+        reduced = reduce.reduce(vectors[sample], seed=seed, cache_dir=cache_dir)
+    with stage("cluster"):
+        clustering = cluster.fit(reduced.z, min_cluster_size=min_cluster_size)
+        if clustering.model is None or reduced.method != "umap":
+            raise ValueError("the sample is too small for UMAP and HDBSCAN")
+        state = State(run_id=run_id, fit=fit, keys=keys[sample], xy=reduced.xy, z=reduced.z,
+                      raw_labels=clustering.labels, n_neighbors=min(fit["reduce"]["n_neighbors"], s - 1),
+                      clusterer=clustering.model, cluster_ids={int(r): int(r) for r in np.unique(clustering.labels)},
+                      strength=clustering.strength)
+        state_row = np.full(n, -1, dtype=np.int64)
+        state_row[sample] = np.arange(s)
+        rest = state_row < 0
+        # A row outside the sample whose text is in it takes the sample row's place (as in an incremental run).
+        state_row[rest] = match_rows(state.keys, keys[rest])
+        n_new = int((state_row < 0).sum())
+        placement = Placement(state=state, state_row=state_row, n_new=n_new,
+                              n_new_texts=len(np.unique(keys[state_row < 0])) if n_new else 0, n_removed=0)
+        placed = place(placement, vectors, keys, attach=True)
+    if placed is None:
+        return None
+    placed.reduced.method = "sampled"
+    placed.cluster_ids = {}  # new ids: labelling numbers the clusters as after a full fit
+    info = {"mode": "sample", "base_run": run_id, "fit_rows": s, "placed": n - s, "placed_texts": placement.n_new_texts,
+            "strata": list(SAMPLE_STRATA), "hdbscan": clustering.settings}
+    return placed, clustering, info
 
 
 def umap_transform(

@@ -12,6 +12,18 @@ DEFAULT_BATCH_SIZE = 64
 # float32: bfloat16 ("auto" on CPUs with native bfloat16) embeds 1.7x faster but made clusters less stable across
 # UMAP seeds (ARI 0.90 vs 0.94 on the demo), beyond the 0.01 a faster embedder may cost (docs/performance.md).
 DEFAULT_EMBED_PRECISION = "float32"
+# The embedding backend: "torch" (sentence-transformers on PyTorch, float32 unless --embed-precision says otherwise),
+# "onnx" (the same model exported once to ONNX, run by ONNX Runtime) or "onnx-int8" (its dynamically quantised copy).
+# The default moves only when a backend keeps cosine >= 0.999 to float32 PyTorch and quality within 0.01
+# (docs/performance.md).
+EMBEDDING_BACKENDS = ("torch", "onnx", "onnx-int8")
+DEFAULT_EMBEDDING_BACKEND = "torch"
+# Above this many rows UMAP and HDBSCAN are fitted on a stratified sample of this size and the other rows placed on
+# it (etl/place.py); None fits every row. On the 38,961-row demo a 20,000-row sample kept NMI within 0.01 of the full
+# fit (0.960 vs 0.961) and a 10,000-row one did not (0.942); 40,000 keeps twice that margin and leaves every input up
+# to the demo's size fitted in full (docs/performance.md, "Fit on a sample").
+DEFAULT_FIT_SAMPLE: int | None = 40_000
+MIN_FIT_SAMPLE = 100  # a smaller sample cannot carry a map and clusters for the rows placed on it
 DEFAULT_RECLUSTER_SHARE = 0.10  # above this share of new (or removed) rows since the last fit, refit the map
 DEFAULT_KEEP_RUNS = 2  # published builds kept in <db>.runs/ for comparing runs (etl/store.py); 0 keeps none
 

@@ -33,7 +33,7 @@ MODES = ("intent", "prompt")  # intent: the plain request is the task_descriptio
 TARGETS = {"macro_intent": 0.85, "macro_prompt": 0.75, "other_or_review": 0.10, "noise": 0.15, "seed_ari": 0.80}
 
 
-def _etl(rows: list[dict], folder: Path, name: str, seed: int, cache: Path) -> dict:
+def _etl(rows: list[dict], folder: Path, name: str, seed: int, cache: Path, backend: str = "torch") -> dict:
     """Run the real ETL on ``rows`` (keys: prompt, optional intent) and return the published attacks by row."""
     from etl.pipeline import EtlConfig, run
 
@@ -48,7 +48,7 @@ def _etl(rows: list[dict], folder: Path, name: str, seed: int, cache: Path) -> d
     db = folder / f"{name}-s{seed}.duckdb"
     t0 = time.perf_counter()
     summary = run(EtlConfig(inputs=(path,), db=db, mapping=mapping, seed=seed, cache_dir=cache, reuse=False,
-                            progress=False, dataset=name))
+                            progress=False, dataset=name, embedding_backend=backend))
     seconds = time.perf_counter() - t0
     con = duckdb.connect(str(db), read_only=True)
     cols = ["source_row", "theme", "theme_confidence", "theme_source", "needs_review", "cluster_id",
@@ -131,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-hh", action="store_true", help="skip the hh-rlhf clustering check")
     parser.add_argument("--cache-dir", type=Path, default=data.ROOT / "bench" / "results" / "tmp" / "cache")
     parser.add_argument("--out", default="quality", help="results file stem under bench/results (default: quality)")
+    parser.add_argument("--embedding-backend", default="torch", choices=("torch", "onnx", "onnx-int8"),
+                        help="the ETL's --embedding-backend (default torch); e.g. --embedding-backend onnx "
+                             "--out quality-onnx to compare a backend with bench/results/quality.md")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if not data.shared_available():
         print(f"quality: {data.SHARED} is missing; the harness needs ../shared/data beside the repository",
@@ -140,9 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from etl.embed import Embedder
 
-    embedder = Embedder(cache_dir=args.cache_dir, progress=False)
+    embedder = Embedder(cache_dir=args.cache_dir, progress=False, backend=args.embedding_backend)
     started = time.perf_counter()
-    results: dict = {"sets": {}, "clusters": {}, "targets": TARGETS,
+    results: dict = {"sets": {}, "clusters": {}, "targets": TARGETS, "embedding_backend": args.embedding_backend,
                      "finished_at": None, "styles": args.styles}
     with tempfile.TemporaryDirectory(prefix="rr-quality-") as tmp:
         folder = Path(tmp)
@@ -156,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                         rows = [{"prompt": a, "intent": t} for a, t in zip(attacks, s.texts, strict=True)]
                     else:
                         rows = [{"prompt": a} for a in attacks]
-                    got = _etl(rows, folder, f"{s.name}-{style}-{mode}", 0, args.cache_dir)
+                    got = _etl(rows, folder, f"{s.name}-{style}-{mode}", 0, args.cache_dir, args.embedding_backend)
                     m = _theme_metrics(s, got)
                     m["seconds"] = round(got["seconds"], 2)
                     res["runs"][f"{style}/{mode}"] = m
@@ -164,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                           f"other {m['other_share']:.3f} review {m['review_share']:.3f} "
                           f"({m['seconds']:.1f} s)", flush=True)
                     if style == "plain" and mode == "prompt":
-                        seed1 = _etl(rows, folder, f"{s.name}-{style}-{mode}", 1, args.cache_dir)
+                        seed1 = _etl(rows, folder, f"{s.name}-{style}-{mode}", 1, args.cache_dir, args.embedding_backend)
                         cm = _cluster_metrics([got, seed1], s.categories, embedder.encode)
                         results["clusters"][s.name] = cm
                         print(f"  clusters: {cm}", flush=True)
@@ -172,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             texts = data.load_hh_rlhf()
             print(f"quality: hh-rlhf harmless-base ({len(texts)} first turns)", flush=True)
             rows = [{"prompt": t} for t in texts]
-            runs = [_etl(rows, folder, "hh-rlhf", seed, args.cache_dir) for seed in (0, 1)]
+            runs = [_etl(rows, folder, "hh-rlhf", seed, args.cache_dir, args.embedding_backend) for seed in (0, 1)]
             cm = _cluster_metrics(runs, None, embedder.encode)
             cm["other_share"] = float(np.mean([t == "other" for t in runs[0]["theme"]]))
             cm["review_share"] = float(np.mean([bool(x) for x in runs[0]["needs_review"]]))

@@ -33,11 +33,12 @@ class HashEmbedder:
 
     A fixed function of each text, like the real model, so cached and fresh vectors agree."""
 
-    def __init__(self, model=None, cache_dir=None, batch_size=64, progress=True, precision="auto"):
+    def __init__(self, model=None, cache_dir=None, batch_size=64, progress=True, precision="auto", backend="torch"):
         from sklearn.feature_extraction.text import HashingVectorizer
 
         self.model_id = "test-hashing-embedder"
         self.precision = "float32"
+        self.backend = "torch"
         self._vectorizer = HashingVectorizer(n_features=384, alternate_sign=False, ngram_range=(1, 2),
                                              stop_words="english", norm="l2")
 
