@@ -269,10 +269,16 @@ def report(
     compare_b: Annotated[Optional[str], typer.Option(help="Scope B (after) of the comparison section.")] = None,
     pair_on: Annotated[str, typer.Option(help="Pair the comparison's attacks on attack_text or task_description.")]
     = "attack_text",
+    compare_run_a: Annotated[Optional[str], typer.Option(help="Compare with a kept build: the run id whose attacks "
+                                                         "scope A reads (`redteam-risk compare --db PATH --list-runs`"
+                                                         "); without --compare-a, every attack.")] = None,
+    compare_run_b: Annotated[Optional[str], typer.Option(help="The build scope B reads (default: the current file).")]
+    = None,
 ) -> None:
     """Write a stakeholder risk report (PDF, offline HTML, XLSX, CSV or Markdown) with the dashboard's numbers.
 
-    With --compare-a and --compare-b it also compares the two scopes (the CSV is then the comparison table)."""
+    With --compare-a and --compare-b (and/or --compare-run-a: an earlier build) it also compares the two scopes
+    (the CSV is then the comparison table)."""
     from dashboard.reports import build_report
     from etl.domain import Weights
     from sql.filters import Filters
@@ -287,10 +293,12 @@ def report(
     compare = None
     if (compare_a is None) != (compare_b is None):
         raise UserError("give both --compare-a and --compare-b (or neither)")
-    if compare_a is not None:
+    if compare_run_b is not None and compare_run_a is None:
+        raise UserError("--compare-run-b needs --compare-run-a (the build scope A reads)")
+    if compare_a is not None or compare_run_a is not None:
         from sql.compare import parse_scope
 
-        compare = (parse_scope(compare_a), parse_scope(compare_b), pair_on)
+        compare = (parse_scope(compare_a or ""), parse_scope(compare_b or ""), pair_on, compare_run_a, compare_run_b)
     path = build_report(db, filters, fmt, out, top=top, weights=weights, compare=compare)
     typer.echo(f"wrote {path}")
 

@@ -170,6 +170,17 @@ def test_the_report_names_the_builds_and_has_the_same_paired_counts(two_builds):
     finally:
         con.close()
     assert f"{paired['n_newly_succeeding']:,}" in md and "Comparison: success by cluster" not in md
+    out = two_builds.parent / "report.md"
+    result = CliRunner().invoke(app, ["--quiet", "report", "--db", str(two_builds), "--format", "md", "--out",
+                                      str(out), "--compare-run-a", "run-1"])
+    assert result.exit_code == 0, result.output
+    def body(text: str) -> list[str]:  # all but the "Generated <time>" line
+        return [line for line in text.splitlines() if not line.startswith("Generated ")]
+
+    assert body(out.read_text(encoding="utf-8")) == body(md)  # the CLI writes what the page's button does
+    lone_b = CliRunner().invoke(app, ["--quiet", "report", "--db", str(two_builds), "--format", "md", "--out",
+                                      str(out), "--compare-run-b", "run-1"])
+    assert lone_b.exit_code != 0 and "--compare-run-a" in str(lone_b.exception)
 
 
 def test_a_search_reads_each_builds_own_search_text(two_builds):
