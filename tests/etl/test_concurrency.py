@@ -180,9 +180,14 @@ def test_readers_never_fail_and_all_see_newest_build_while_rebuilds_publish(tmp_
     assert all(proc.exitcode == 0 for proc in readers)
     print("reads per reader:", [r["reads"] for r in everything], "builds seen:", [r["seen"] for r in everything])
 
-    # Once the readers are closed nothing keeps an old build alive: one database file, no build or WAL files,
-    # and this process holds no descriptor on a replaced (deleted) database file.
-    assert [p.name for p in tmp_path.iterdir()] == [db.name]
+    # Once the readers are closed nothing keeps an old build alive: one database file and its kept builds
+    # (complete files, at most the default number), no build or WAL files, and this process holds no descriptor
+    # on a replaced (deleted) database file.
+    kept = tmp_path / f"{db.name}.runs"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [db.name, kept.name]
+    kept_files = [p.name for p in kept.iterdir()]
+    assert 0 < len(kept_files) <= store.DEFAULT_KEEP_RUNS and all(
+        n.endswith(".duckdb") and not n.startswith(".") for n in kept_files), kept_files
     if Path("/proc/self/fd").is_dir():
         assert _deleted_database_fds(db) == []
 

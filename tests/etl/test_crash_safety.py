@@ -110,7 +110,11 @@ def _digest(path: Path) -> str:
 
 
 def _leftovers(db: Path) -> list[str]:
-    return sorted(p.name for p in db.parent.iterdir() if p.name != db.name)
+    """Files beside the database other than it and its kept builds (``<db>.runs/``, complete files only)."""
+    kept = db.parent / f"{db.name}.runs"
+    partial = sorted(f"{kept.name}/{p.name}" for p in kept.iterdir() if not p.name.endswith(".duckdb")
+                     or p.name.startswith(".")) if kept.is_dir() else []
+    return sorted(p.name for p in db.parent.iterdir() if p.name not in (db.name, kept.name)) + partial
 
 
 @pytest.fixture(scope="module")
