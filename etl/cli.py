@@ -118,6 +118,12 @@ def etl(
     reuse: Annotated[bool, typer.Option(help="When the inputs, settings and code are unchanged since the published "
                                         "build, publish a copy of it as a new run instead of rebuilding.")] = True,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    engine: Annotated[str, typer.Option(help="Where ingest parsing, embedding and placement run: local (this "
+                                        "process) or ray (a Ray cluster; needs the 'ray' extra). The fit, "
+                                        "themes and publish stay here. See docs/scale.md.")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option(help="--engine ray: the cluster to join (e.g. 'auto' or "
+                                                       "'ray://head:10001'); default: start a local Ray "
+                                                       "instance for this build.")] = None,
 ) -> None:
     """Ingest attack records, analyse them and publish one DuckDB database."""
     from etl.pipeline import EtlConfig, run
@@ -131,7 +137,7 @@ def etl(
         embed_text=embed_text, embed_precision=embed_precision, cache_dir=cache_dir, taxonomy=taxonomy,
         category_map=category_map, behaviors=behaviors, success_when=success_when, seed=seed,
         min_cluster_size=min_cluster_size,
-        reuse=reuse, recluster_share=recluster_share, progress=progress,
+        reuse=reuse, recluster_share=recluster_share, progress=progress, engine=engine, ray_address=ray_address,
     ))
     total = sum(summary.stage_seconds.values())
     _carry_annotations(summary.db)

@@ -53,6 +53,8 @@ class EtlConfig:
     recluster_share: float = settings.DEFAULT_RECLUSTER_SHARE  # above this share of new rows, refit (etl/place.py)
     reuse: bool = True  # when inputs, settings and code match the published build, record a run on a copy of it
     progress: bool = True
+    engine: str = "local"  # where ingest parsing, embedding and placement run: local | ray (etl/engines/)
+    ray_address: str | None = None  # the Ray cluster to join (--engine ray); None starts a local instance
 
     def parameters(self) -> dict:
         out = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items() if k not in ("inputs", "db")}
@@ -91,6 +93,13 @@ def run(config: EtlConfig) -> RunSummary:
 
     On any failure the previously published database is left untouched and the partial build is removed.
     """
+    from etl.engines import open_engine
+
+    with open_engine(config.engine, config.ray_address) as engine:
+        return _run(config, engine)
+
+
+def _run(config: EtlConfig, engine) -> RunSummary:
     # Imported here so that `redteam-risk --help` and the dashboard never pay for torch/umap imports.
     from etl import categories, cluster, embed, label, metrics, place, reduce, requests, reuse, sources, store, themes
 
@@ -121,7 +130,7 @@ def run(config: EtlConfig) -> RunSummary:
             return summary
 
     with timer.stage("ingest"):
-        ingested = sources.load(
+        ingested = engine.load(
             list(config.inputs),
             config.fmt,
             config.mapping or None,
@@ -141,7 +150,7 @@ def run(config: EtlConfig) -> RunSummary:
     attacks = ingested.attacks
     with timer.stage("embed"):
         texts = embed.embedding_texts(attacks, config.embed_text)
-        embedder = embed.Embedder(config.model, cache_dir, progress=config.progress, precision=config.embed_precision)
+        embedder = engine.embedder(config.model, cache_dir, progress=config.progress, precision=config.embed_precision)
         vectors = embedder.encode(texts)
     with timer.stage("reduce"):
         # New rows are placed on the last build's map and clusters when few enough are new (etl/place.py).
@@ -149,7 +158,7 @@ def run(config: EtlConfig) -> RunSummary:
         fit = place.fit_parameters(embedder.model_id, embedder.precision, config.embed_text, config.seed,
                                    config.min_cluster_size)
         placement = place.prepare(cache_dir, previous_runs, keys, fit, config.recluster_share)
-        placed = place.place(placement, vectors, keys) if placement is not None else None
+        placed = engine.place(placement, vectors, keys) if placement is not None else None
         reduced = placed.reduced if placed is not None else reduce.reduce(vectors, seed=config.seed, cache_dir=cache_dir)
     with timer.stage("cluster"):
         if placed is not None:
