@@ -73,6 +73,7 @@ class RayEngine:
                          object_store_memory=LOCAL_OBJECT_STORE_BYTES, configure_logging=False)
                 self._started = True
             else:
+                _check_reachable(self.address)
                 ray.init(address=self.address, log_to_driver=False, configure_logging=False)
         except Exception as exc:  # ConnectionError, RuntimeError, ValueError... from ray.init
             where = f"the Ray cluster at {self.address!r}" if self.address else "a local Ray instance"
@@ -155,7 +156,10 @@ class RayEmbedder(embed.Embedder):
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = self.progress
         ctx.max_errored_blocks = 0
-        dataset = ray.data.from_arrow(table).map_batches(
+        # Several blocks per actor, so every actor gets work (one table would be one block, for one actor).
+        block = max(RAY_BATCH, -(-len(texts) // (4 * n_actors)) // RAY_BATCH * RAY_BATCH)
+        blocks = [table.slice(lo, block) for lo in range(0, len(texts), block)]
+        dataset = ray.data.from_arrow(blocks).map_batches(
             _EmbedActor, fn_constructor_args=(self._args, self._kwargs, ACTOR_CPUS), batch_size=RAY_BATCH,
             batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=n_actors), num_cpus=ACTOR_CPUS,
             max_restarts=0, max_task_retries=0,
@@ -265,6 +269,21 @@ def _user_error(exc: BaseException) -> UserError | None:
             return exc
         exc = cause if isinstance(cause, BaseException) else exc.__cause__
     return None
+
+
+def _check_reachable(address: str, timeout: float = 10.0) -> None:
+    """Fail fast on a ``host:port`` or ``ray://host:port`` nobody listens on (``ray.init`` would retry for
+    minutes). ``auto`` and other forms are left to ``ray.init``."""
+    import socket
+
+    hostport = address.removeprefix("ray://")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ConnectionError(f"nothing answers at {hostport} ({exc.strerror or exc})") from None
 
 
 def _first_line(exc: BaseException) -> str:
