@@ -32,7 +32,9 @@ from etl.errors import UserError
 
 log = logging.getLogger("redteam_risk.ray")
 
-MIN_RAY_TEXTS = 256  # fewer texts to embed than this embed on the driver
+# Fewer texts to embed than this embed on the driver: each Ray Data call starts its actors and loads one model per
+# actor (~20 s more than the driver for the taxonomy's ~550 texts on 2 loaded cores, docs/scale.md).
+MIN_RAY_TEXTS = int(os.environ.get("REDTEAM_RISK_RAY_MIN_TEXTS", "1024"))
 RAY_BATCH = 256  # texts per Ray Data batch (a multiple of the model's batch size, so padding groups match)
 ACTOR_CPUS = float(os.environ.get("REDTEAM_RISK_RAY_ACTOR_CPUS", "1"))  # CPUs (and torch threads) per model actor
 LOCAL_OBJECT_STORE_BYTES = int(os.environ.get("REDTEAM_RISK_RAY_OBJECT_STORE_MB", "400")) * 1024**2

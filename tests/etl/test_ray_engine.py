@@ -40,6 +40,15 @@ ROWS = 300
 WAIT_SECONDS = 900  # generous bound for a loaded 2-core machine; never asserted on
 
 
+@pytest.fixture(scope="module", autouse=True)
+def small_calls_on_ray():
+    """Send the attacks' texts (300 here) to the actors; the theme stage's ~550 taxonomy texts too."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REDTEAM_RISK_RAY_MIN_TEXTS", "256")  # for the CLI subprocesses
+        mp.setattr(ray_engine, "MIN_RAY_TEXTS", 256)
+        yield
+
+
 @pytest.fixture(scope="module")
 def ray_cluster():
     """A local Ray instance with 2 CPUs: the engine's 2 embedding actors (1 CPU each), tasks in between."""
