@@ -71,6 +71,23 @@ def inputs(tmp_path_factory):
     return {"first": first, "more": (first, second, copy)}
 
 
+@pytest.fixture(scope="module")
+def local_build(inputs, tmp_path_factory):
+    """The local engine's build of the first input and its cache (tests copy them before changing them)."""
+    root = tmp_path_factory.mktemp("ray-local")
+    db, cache = root / "risk.duckdb", root / "cache"
+    run(EtlConfig(inputs=(inputs["first"],), db=db, cache_dir=cache, progress=False))
+    return db, cache
+
+
+def _copy_build(local_build, to: Path) -> tuple[Path, Path]:
+    db, cache = local_build
+    (to / "out").mkdir(parents=True)
+    shutil.copyfile(db, to / "out" / db.name)
+    shutil.copytree(cache, to / "cache")
+    return to / "out" / db.name, to / "cache"
+
+
 def _tables(db: Path) -> dict[str, pl.DataFrame]:
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -105,13 +122,13 @@ def _parameters(tables: dict) -> dict:
     return json.loads(tables["runs"].sort("started_at")["parameters"][-1])
 
 
-def test_ray_engine_builds_the_same_database_as_local(ray_cluster, inputs, tmp_path, caplog):
+def test_ray_engine_builds_the_same_database_as_local(ray_cluster, inputs, local_build, tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="redteam_risk")
-    local_db, ray_db = tmp_path / "local" / "risk.duckdb", tmp_path / "ray" / "risk.duckdb"
-    local_cache, ray_cache = tmp_path / "cache-local", tmp_path / "cache-ray"
+    local_db, local_cache = _copy_build(local_build, tmp_path / "local")
+    ray_db, ray_cache = tmp_path / "ray" / "risk.duckdb", tmp_path / "cache-ray"
 
     # Full build from a cold cache: ingest tasks, embedding on 2 Ray Data actors, fit on the driver.
-    local = _build([inputs["first"]], local_db, local_cache, "local")
+    local = _tables(local_db)
     remote = _build([inputs["first"]], ray_db, ray_cache, "ray")
     assert "on 2 actor(s)" in caplog.text  # the attacks' texts went to the cluster, not the driver's model
     _assert_same_database(local, remote)
@@ -137,9 +154,8 @@ def test_ray_engine_builds_the_same_database_as_local(ray_cluster, inputs, tmp_p
     assert local_inputs == remote_inputs and remote_inputs[2]["n_duplicates"] == ROWS
 
 
-def test_bad_input_on_a_worker_is_a_clear_error_and_keeps_the_database(ray_cluster, inputs, tmp_path):
-    db, cache = tmp_path / "risk.duckdb", tmp_path / "cache"
-    run(EtlConfig(inputs=(inputs["first"],), db=db, cache_dir=cache, progress=False))
+def test_bad_input_on_a_worker_is_a_clear_error_and_keeps_the_database(ray_cluster, inputs, local_build, tmp_path):
+    db, cache = _copy_build(local_build, tmp_path)
     before = hashlib.sha256(db.read_bytes()).hexdigest()
     bad = tmp_path / "bad.csv"
     bad.write_text("prompt_id,score\n1,0.5\n", encoding="utf-8")
@@ -147,7 +163,7 @@ def test_bad_input_on_a_worker_is_a_clear_error_and_keeps_the_database(ray_clust
         run(EtlConfig(inputs=(inputs["first"], bad), db=db, cache_dir=cache, progress=False, engine="ray"))
     assert "Traceback" not in str(info.value) and "Ray" not in str(info.value)
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "cache", "risk.duckdb"]
+    assert sorted(p.name for p in db.parent.iterdir()) == ["risk.duckdb"]
 
 
 def test_unreachable_cluster_is_a_clear_error(inputs, tmp_path):
@@ -180,6 +196,14 @@ def _descendants(pid: int) -> set[int]:
     return out
 
 
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def _embedding_actors(pid: int) -> list[int]:
     found = []
     for child in _descendants(pid):
@@ -193,16 +217,14 @@ def _embedding_actors(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the embedding actor's process in /proc")
-def test_worker_killed_while_embedding_fails_clearly_and_keeps_the_database(inputs, tmp_path):
+def test_worker_killed_while_embedding_fails_clearly_and_keeps_the_database(inputs, local_build, tmp_path):
     """The real CLI with its own local Ray instance; an embedding actor's process is SIGKILLed mid-build."""
-    db = tmp_path / "out" / "risk.duckdb"
+    db, _ = _copy_build(local_build, tmp_path)
     env = _env()
-    first = [sys.executable, "-m", "etl.cli", "etl", str(inputs["first"]), "--db", str(db), "--no-progress",
-             "--cache-dir", str(tmp_path / "cache")]
-    subprocess.run(first, cwd=REPO, env=env, check=True, capture_output=True, timeout=WAIT_SECONDS)
     before = hashlib.sha256(db.read_bytes()).hexdigest()
+    first = [sys.executable, "-m", "etl.cli", "etl", str(inputs["first"]), "--db", str(db), "--no-progress"]
     proc = subprocess.Popen([*first[:5], str(inputs["more"][1]), *first[5:], "--engine", "ray",
-                             "--cache-dir", str(tmp_path / "cache-cold")],
+                             "--cache-dir", str(tmp_path / "cache-cold")],  # all 320 texts to embed
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     err: list[str] = []
     threading.Thread(target=lambda: err.extend(proc.stderr), daemon=True).start()
@@ -223,6 +245,6 @@ def test_worker_killed_while_embedding_fails_clearly_and_keeps_the_database(inpu
     assert sorted(p.name for p in db.parent.iterdir()) == ["risk.duckdb"]
     # The engine shut its local Ray instance down: none of its processes outlives the build.
     deadline = time.monotonic() + 60
-    while (alive := [p for p in ray_processes if Path(f"/proc/{p}").exists()]) and time.monotonic() < deadline:
+    while (alive := [p for p in ray_processes if _running(p)]) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not alive
