@@ -134,6 +134,12 @@ def etl(
                                            "(hard links; each costs about the database's size once replaced) to "
                                            "compare runs (`redteam-risk compare --run-a`); 0 keeps none.")]
     = settings.DEFAULT_KEEP_RUNS,
+    engine: Annotated[str, typer.Option(help="Where ingest parsing, embedding and placement run: local (this "
+                                        "process) or ray (a Ray cluster; needs the 'ray' extra). The fit, "
+                                        "themes and publish stay here. See docs/scale.md.")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option(help="--engine ray: the cluster to join (e.g. 'auto' or "
+                                                       "'ray://head:10001'); default: start a local Ray "
+                                                       "instance for this build.")] = None,
 ) -> None:
     """Ingest attack records, analyse them and publish one DuckDB database."""
     from etl.pipeline import EtlConfig, run
@@ -148,7 +154,7 @@ def etl(
         category_map=category_map, behaviors=behaviors, success_when=success_when, seed=seed,
         min_cluster_size=min_cluster_size,
         reuse=reuse, recluster_share=recluster_share, fit_sample=fit_sample, progress=progress,
-        keep_runs=keep_runs,
+        keep_runs=keep_runs, engine=engine, ray_address=ray_address,
     ))
     total = sum(summary.stage_seconds.values())
     _carry_annotations(summary.db)

@@ -56,6 +56,8 @@ class EtlConfig:
     reuse: bool = True  # when inputs, settings and code match the published build, record a run on a copy of it
     progress: bool = True
     keep_runs: int = settings.DEFAULT_KEEP_RUNS  # published builds kept in <db>.runs/ for comparing runs (not a build setting)
+    engine: str = "local"  # where ingest parsing, embedding and placement run: local | ray (etl/engines/)
+    ray_address: str | None = None  # the Ray cluster to join (--engine ray); None starts a local instance
 
     def parameters(self) -> dict:
         out = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()
@@ -95,6 +97,13 @@ def run(config: EtlConfig) -> RunSummary:
 
     On any failure the previously published database is left untouched and the partial build is removed.
     """
+    from etl.engines import open_engine
+
+    with open_engine(config.engine, config.ray_address) as engine:
+        return _run(config, engine)
+
+
+def _run(config: EtlConfig, engine) -> RunSummary:
     # Imported here so that `redteam-risk --help` and the dashboard never pay for torch/umap imports.
     from etl import categories, cluster, embed, label, metrics, place, reduce, requests, reuse, sources, store, themes
 
@@ -130,7 +139,7 @@ def run(config: EtlConfig) -> RunSummary:
             return summary
 
     with timer.stage("ingest"):
-        ingested = sources.load(
+        ingested = engine.load(
             list(config.inputs),
             config.fmt,
             config.mapping or None,
@@ -150,8 +159,8 @@ def run(config: EtlConfig) -> RunSummary:
     attacks = ingested.attacks
     with timer.stage("embed"):
         texts = embed.embedding_texts(attacks, config.embed_text)
-        embedder = embed.Embedder(config.model, cache_dir, progress=config.progress, precision=config.embed_precision,
-                                  backend=config.embedding_backend)
+        embedder = engine.embedder(config.model, cache_dir, progress=config.progress, precision=config.embed_precision,
+                                   backend=config.embedding_backend)
         vectors = embedder.encode(texts)
     keys = embed.text_keys(texts)
     # Above --fit-sample rows UMAP and HDBSCAN are fitted on a stratified sample and the other rows placed on it.
@@ -161,7 +170,7 @@ def run(config: EtlConfig) -> RunSummary:
     with timer.stage("reduce"):
         # New rows are placed on the last build's map and clusters when few enough are new (etl/place.py).
         placement = place.prepare(cache_dir, previous_runs, keys, fit, config.recluster_share)
-        placed = place.place(placement, vectors, keys) if placement is not None else None
+        placed = engine.place(placement, vectors, keys) if placement is not None else None
     on_sample = None
     if placed is None and sampled:  # times its own reduce (the sample's fit) and cluster (fit, placement) stages
         sample = place.sample_rows(attacks.select(place.SAMPLE_STRATA), config.fit_sample, config.seed)

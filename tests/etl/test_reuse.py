@@ -113,6 +113,7 @@ def test_fingerprint_covers_inputs_settings_and_code(tmp_path, monkeypatch):
     base = fp()
     assert fp() == base
     assert fp(parameters={**params, "progress": False, "cache_dir": "/elsewhere"}) == base
+    assert fp(parameters={**params, "engine": "ray", "ray_address": "auto"}) == base  # same database either way
     assert fp(parameters={**params, "seed": 1}) != base
     assert fp(precision="bfloat16") != base
     assert fp(is_demo=True) != base
