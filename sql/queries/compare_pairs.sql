@@ -9,9 +9,16 @@
 -- else A's. Records flagged is_duplicate are left out. docs/metrics.md#paired-comparison
 with
 
+-- both scopes' rows, each tagged with its side
+sides as (
+    select 'a' as side, * from scope_a
+    union all by name
+    select 'b' as side, * from scope_b
+),
+
 attempts as (
     select
-        'a' as side,
+        side,
         attack_id,
         nullif(trim(case when $pair_on::varchar = 'task_description' then task_description else attack_text end), '')
             as pair_key,
@@ -21,21 +28,7 @@ attempts as (
         success,
         source_file,
         source_row
-    from scope_a
-    where not is_duplicate and success is not null
-    union all
-    select
-        'b' as side,
-        attack_id,
-        nullif(trim(case when $pair_on::varchar = 'task_description' then task_description else attack_text end), '')
-            as pair_key,
-        theme,
-        attack_method,
-        model,
-        success,
-        source_file,
-        source_row
-    from scope_b
+    from sides
     where not is_duplicate and success is not null
 ),
 
