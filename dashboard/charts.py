@@ -410,10 +410,7 @@ def intervention_effects_chart(df, title: str | None = None) -> go.Figure:
     fig.add_vrect(x0=-1, x1=0, fillcolor="#E45756", opacity=0.08, line_width=0, annotation_text="no reduction",
                   annotation_position="top left")
     fig.add_vline(x=0, line_color="#888")
-    lows = frame["reduction_ci_low"].drop_nulls()
-    highs = frame["reduction_ci_high"].drop_nulls()
-    x_lo = min(-0.05, (lows.min() if lows.len() else 0) - 0.05)
-    x_hi = max(0.05, (highs.max() if highs.len() else 0) + 0.05)
+    x_lo, x_hi = _diverging_range(frame["reduction_ci_low"], frame["reduction_ci_high"], 0.05)
     fig.update_xaxes(title=METRIC_LABELS["reduction"], tickformat=".0%", range=[x_lo, x_hi])
     fig.update_yaxes(categoryorder="array", categoryarray=[html.escape(str(t)) for t in themes])
     return _base_layout(fig, title, height=max(320, 34 * len(themes) + 140))
@@ -501,11 +498,14 @@ def comparison_chart(df, title: str | None = None) -> go.Figure:
     fig.add_vrect(x0=0, x1=1, fillcolor="#E45756", opacity=0.06, line_width=0, annotation_text="worse in B",
                   annotation_position="top right")
     fig.add_vline(x=0, line_color="#888")
-    lows = frame["difference_ci_low_adjusted"].drop_nulls()
-    highs = frame["difference_ci_high_adjusted"].drop_nulls()
-    x_lo = min(-0.05, (lows.min() if lows.len() else 0) - 0.02)
-    x_hi = max(0.05, (highs.max() if highs.len() else 0) + 0.02)
+    x_lo, x_hi = _diverging_range(frame["difference_ci_low_adjusted"], frame["difference_ci_high_adjusted"], 0.02)
     fig.update_xaxes(title="Change in success rate, B − A (points; thick: 95 % CI, thin: adjusted CI)",
                      tickformat="+.0%", range=[x_lo, x_hi])
     fig.update_yaxes(categoryorder="array", categoryarray=names)
     return _base_layout(fig, title, height=max(300, 30 * len(names) + 140))
+
+
+def _diverging_range(lows: pl.Series, highs: pl.Series, pad: float) -> tuple[float, float]:
+    """The x range of a chart of differences around 0: the intervals' extremes plus ``pad``, at least ±0.05."""
+    lows, highs = lows.drop_nulls(), highs.drop_nulls()
+    return (min(-0.05, (lows.min() if lows.len() else 0) - pad), max(0.05, (highs.max() if highs.len() else 0) + pad))
