@@ -31,11 +31,12 @@ from annotations.store import (
     AnnotationError,
     AnnotationStore,
 )
+from etl.domain import FORMULA_PREFIXES
 
 FORMAT = "redteam-risk-annotations"
 FORMAT_VERSION = 1
 COLUMNS = ("entity_kind", "entity_id", "field", "value")
-CSV_QUOTED = ("=", "+", "-", "@", "\t", "\r", "'")  # as dashboard.safety's formula prefixes, plus ' itself
+CSV_QUOTED = (*FORMULA_PREFIXES, "'")  # the formula prefixes, plus ' itself (removed again on import)
 FIELDS = {"attack": ATTACK_FIELDS, "cluster": CLUSTER_FIELDS, "mitigation": MITIGATION_FIELDS}
 
 

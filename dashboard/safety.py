@@ -12,10 +12,11 @@ from urllib.parse import quote, urlsplit
 
 import polars as pl
 
+from etl.domain import FORMULA_PREFIXES
+
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # International or North-American style numbers with at least 7 digits, separators allowed.
 PHONE = re.compile(r"(?<![\w])(?:\+?\d[\d ().-]{5,}\d)(?![\w])")
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Every character Streamlit's markdown gives a meaning to: CommonMark, :colour[...] and :icon: directives, $math$.
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&])")
 

@@ -56,3 +56,7 @@ class Weights:
     def params(self) -> dict[str, float]:
         """The query's ``$w_*`` parameters."""
         return {f"w_{name}": getattr(self, name) for name in COMPONENTS}
+
+# Leading characters that make a spreadsheet cell a formula: exports prefix them with ' (dashboard/safety.py,
+# annotations/transfer.py).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
