@@ -8,14 +8,16 @@ dropped (a hand-edited link never breaks the page).
 
 from __future__ import annotations
 
+from datetime import date
+
 import streamlit as st
 
 from dashboard import data
 from etl.domain import DEFAULT_SUCCESS_THRESHOLD
-from sql.filters import FLAG_FIELDS, LIST_FIELDS, NUMBER_FIELDS, RED_TEAM_POOLS, Filters
+from sql.filters import DATE_FIELDS, FLAG_FIELDS, LIST_FIELDS, NUMBER_FIELDS, RED_TEAM_POOLS, Filters
 from sql.search import MAX_TERMS
 
-FILTER_KEYS = (*LIST_FIELDS, *NUMBER_FIELDS, *FLAG_FIELDS, "red_team_pool", "text")
+FILTER_KEYS = (*LIST_FIELDS, *NUMBER_FIELDS, *FLAG_FIELDS, *DATE_FIELDS, "red_team_pool", "text")
 _STATE = "_redteam_risk_filters"
 _PREFIX = "filter_"  # widget keys: filter_<Filters field>
 POOL_CHOICES = ("both", *RED_TEAM_POOLS)
@@ -131,6 +133,7 @@ def sidebar(options: data.FilterOptions) -> Filters:
                                help="Preference-model harmlessness of the transcript; lower = more harmful.")
             h_min = chosen[0] if chosen[0] > lo else None
             h_max = chosen[1] if chosen[1] < hi else None
+    created_from, created_to = _created_range(sb, options, url)
     text = sb.text_input("Search text", key=_PREFIX + "text", placeholder='words, "a phrase", -exclude',
                          max_chars=200, value=(url.text or "")[:200], help=SEARCH_HELP)
     dropped = Filters(text=text or None).search.dropped
@@ -142,10 +145,34 @@ def sidebar(options: data.FilterOptions) -> Filters:
         cluster_ids=tuple(clusters), categories=tuple(categories), attack_methods=tuple(methods),
         needs_review=REVIEW_CHOICES[review], red_team_pool=None if pool == "both" else pool,
         success_threshold=threshold, harmlessness_min=h_min, harmlessness_max=h_max, text=text or None,
+        created_from=created_from, created_to=created_to,
     )
     st.session_state[_STATE] = filters
     _write_url(filters)
     return filters
+
+
+def _created_range(sb, options: data.FilterOptions, url: Filters) -> tuple[str | None, str | None]:
+    """The "Created" day-range picker, shown when the attacks span more than one UTC day; returns the
+    ``created_from`` / ``created_to`` bounds (None where the range reaches the first or last day). A bound from
+    the URL with a time of day is shown as its day; a half-picked range (one day clicked) filters nothing yet."""
+    if options.created_range is None:
+        return None, None
+    first, last = options.created_range[0].date(), options.created_range[1].date()
+    if last <= first:
+        return None, None
+
+    def day(bound: str | None, default: date) -> date:
+        return min(max(date.fromisoformat(bound[:10]), first), last) if bound else default
+
+    start = (day(url.created_from, first), day(url.created_to, last))
+    chosen = sb.date_input("Created (UTC days)", value=start if start[0] <= start[1] else (first, last),
+                           min_value=first, max_value=last, key=_PREFIX + "created", format="YYYY-MM-DD",
+                           help="Only attacks created on these days (UTC), first and last day included.")
+    if not isinstance(chosen, (tuple, list)) or len(chosen) != 2:
+        return None, None
+    low, high = chosen
+    return (low.isoformat() if low > first else None), (high.isoformat() if high < last else None)
 
 
 def _write_url(filters: Filters) -> None:

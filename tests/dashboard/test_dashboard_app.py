@@ -456,3 +456,23 @@ def test_pdf_button_is_enabled_when_fonts_and_a_browser_are_there(app, monkeypat
     pdf = next(b.proto for b in at.get("download_button") if b.proto.label == "PDF")
     assert not pdf.disabled
     assert "unavailable" not in texts(at)
+
+
+def test_created_day_range_filters_and_round_trips_through_the_url(app, fixture_db):
+    with closing(open_read_only(fixture_db)) as con:
+        want = Queries(con).count_attacks(Filters(created_from="2022-04-03", created_to="2022-04-05"))
+    at = open_page(app(created_from="2022-04-03", created_to="2022-04-05"), "overview")
+    assert 0 < want < N_FIXTURE and metric(at, "Attacks") == f"{want:,}"
+    picker = at.sidebar.date_input(key="filter_created")
+    assert [d.isoformat() for d in picker.value] == ["2022-04-03", "2022-04-05"]
+    assert any("2022-04-03" in plain(c.value) for c in at.caption)  # the caption names the range
+    picker.set_value((picker.value[0], picker.value[0])).run()  # one day only
+    assert at.query_params["created_from"] == at.query_params["created_to"] == "2022-04-03"
+    assert int(metric(at, "Attacks").replace(",", "")) < want
+    at.sidebar.button[0].click().run()  # Reset filters
+    assert metric(at, "Attacks") == f"{N_FIXTURE:,}" and "created_from" not in at.query_params
+
+
+def test_a_bad_created_date_in_the_url_is_ignored_not_an_error(app):
+    at = open_page(app(created_from="2022-13-40", created_to="<b>x</b>"), "overview")
+    assert not at.exception and metric(at, "Attacks") == f"{N_FIXTURE:,}"
