@@ -239,10 +239,9 @@ class Queries:
         types = self.sql("select distinct model_type from attacks where model_type is not null order by 1")
         models = self.sql("select model, count(*) as n from attacks where model is not null group by model "
                           "order by n desc, model limit 500")
-        themes = self.sql("select t.theme, coalesce(t.display_name, t.theme) as name from themes t "
-                          "where t.theme in (select theme from attacks) union all "
-                          "select distinct a.theme, a.theme from attacks a where a.theme is not null and "
-                          "a.theme not in (select theme from themes) order by 2")
+        # themes the attacks have after the analysts' corrections (one only an analyst gave is listed too)
+        themes = self.in_scope(Filters(), "distinct s.theme, coalesce(t.display_name, s.theme) as name",
+                               "s left join themes t using (theme) where s.theme is not null order by 2")
         clusters = self.sql(f"with clusters as (\n{sql.read('queries', 'clusters_in_scope')}\n)\n"
                             "select cluster_id, label from clusters order by cluster_id")  # corrected labels
         facts = self.sql("select count(is_upworker) > 0 as has_pools, count(rating) > 0 as has_rating, "

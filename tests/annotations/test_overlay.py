@@ -204,3 +204,19 @@ def test_csv_report_and_export_carry_each_attacks_mitigation_status(db):
     in_cluster = rows.filter(pl.col("cluster_id") == str(cluster))
     assert in_cluster.height and set(in_cluster["cluster_mitigation"]) == {"accepted_risk"}
     assert set(rows.filter(pl.col("cluster_id") != str(cluster))["cluster_mitigation"]) == {None}
+
+
+def test_a_theme_only_an_analyst_gave_is_offered_as_a_filter(db):
+    present = {r[0] for r in raw(db, "select distinct theme from attacks")}
+    unused = [r[0] for r in raw(db, "select theme from themes order by theme") if r[0] not in present]
+    assert unused, "the fixture taxonomy should have a theme no attack has"
+    only_theme = raw(db, "select attack_id, theme from attacks where theme = (select min(theme) from attacks)")
+    q = Queries(open_read_only(db))
+    assert unused[0] not in q.filter_options().themes
+    store = AnnotationStore.for_database(db)
+    store.set_attack_theme([a for a, _ in only_theme], unused[0], user="u")  # the old theme loses every attack
+    q.refresh_annotations()
+    options = q.filter_options().themes
+    assert unused[0] in options and options[unused[0]] != ""  # listed, with its display name
+    assert only_theme[0][1] not in options
+    assert q.count_attacks(Filters(themes=(unused[0],))) == len(only_theme)

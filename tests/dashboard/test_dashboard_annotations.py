@@ -227,7 +227,7 @@ def test_viewer_sees_the_corrections_but_no_edit_widget(make, store, monkeypatch
             at.radio(key="priority_kind").set_value("cluster").run()
             assert "Moon-landing hoaxes" in set(area_table(at)["area"])
         assert not edit_widgets(at), (page, edit_widgets(at))
-        assert not at.text_area and [d.key for d in at.date_input] in ([], ["history_since"]), page
+        assert not at.text_area and [d.key for d in at.main.date_input] in ([], ["history_since"]), page
     assert "analyst-corrected: 2 themes" in texts(go(at, "overview"))
     assert len(next(d.value for d in go(at, "history").dataframe)) == 5  # rename, status, owner, two themes
 
