@@ -41,6 +41,8 @@ MAX_FAILURES = 5  # wrong passwords allowed per window before a lockout
 WINDOW_SECONDS = 60.0
 LOCKOUT_SECONDS = 60.0
 _SESSION_KEY = "_redteam_risk_authenticated"  # the password role of the session: "editor" or "viewer"
+_NAME_KEY = "_redteam_risk_signed_name"  # the name given at a password sign-in, for the change history
+MAX_NAME = 80
 
 
 class AccessConfigError(UserError):
@@ -108,15 +110,18 @@ def _oidc_email() -> str | None:
 
 
 def current_user() -> str:
-    """Who this session is, for the history: the OIDC e-mail (or name), "editor"/"viewer" after a password
-    sign-in, or "local" when no access control is configured."""
+    """Who this session is, for the history: the OIDC e-mail (or name); after a password sign-in the name the
+    user gave with the role, "Ana (editor)", or the role alone; "local" when no access control is configured."""
     if oidc_configured():
         if not st.user.is_logged_in:
             return "anonymous"
         return _oidc_email() or str(st.user.get("name") or st.user.get("sub") or "unknown")
     if configured_password() or configured_editor_password():
         role = st.session_state.get(_SESSION_KEY)
-        return role if role in (EDITOR, VIEWER) else "anonymous"
+        if role not in (EDITOR, VIEWER):
+            return "anonymous"
+        name = st.session_state.get(_NAME_KEY)
+        return f"{name} ({role})" if name else role
     return LOCAL_USER
 
 
@@ -242,6 +247,9 @@ def _password_gate(expected: str | None, editor: str | None) -> bool:
     wait = limiter.locked_for(keys, time.monotonic())
     with st.form("password_form", clear_on_submit=True):
         candidate = st.text_input("Password", type="password")
+        name = st.text_input("Your name (optional)", max_chars=MAX_NAME,
+                             help="Recorded with every change you make, in the History page. A shared password "
+                                  "says nothing about who made a change.")
         submitted = st.form_submit_button("Enter")
     if wait > 0:
         st.error(f"Too many wrong passwords. Try again in {int(wait) + 1} s.")
@@ -255,6 +263,7 @@ def _password_gate(expected: str | None, editor: str | None) -> bool:
     if is_editor or is_viewer:
         limiter.clear([keys[1]])
         st.session_state[_SESSION_KEY] = EDITOR if is_editor else VIEWER
+        st.session_state[_NAME_KEY] = " ".join(str(name or "").split())[:MAX_NAME] or None
         st.rerun()
     limiter.fail(keys, time.monotonic())
     log.warning("dashboard: wrong password attempt from %s", keys[0])

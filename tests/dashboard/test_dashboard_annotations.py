@@ -331,3 +331,20 @@ def test_data_and_runs_lists_the_corrections_a_rebuild_could_not_carry_over(make
     assert "1 analyst correction could not be placed" in texts(at)
     unplaced = next(d.value for d in at.dataframe if "reason" in d.value.columns and "entity_id" in d.value.columns)
     assert list(unplaced["entity_id"]) == ["gone-0001"] and "keep me" in unplaced["value"].iloc[0]
+
+
+def test_a_password_editor_who_gives_a_name_is_recorded_by_name(make, store, monkeypatch):
+    monkeypatch.setenv("REDTEAM_RISK_PASSWORD", "view pass")
+    monkeypatch.setenv("REDTEAM_RISK_EDITOR_PASSWORD", "edit pass")
+    at = make()
+    at.run()
+    at.text_input[0].input("edit pass")
+    at.text_input[1].input("  Ana *Lopez*   de  <b>Silva</b> ")
+    at.button[0].click().run()
+    assert not at.exception
+    caption = next(c.value for c in at.sidebar.caption if c.value.startswith("Signed in as"))
+    assert "Ana \\*Lopez\\* de \\<b\\>Silva\\</b\\> \\(editor\\)" in caption  # escaped, not markup
+    go(at, "priorities")
+    at.text_input(key=MISINFO_FORM + "owner_g0").input("T&S")
+    button(at, "Save").click().run()
+    assert set(store.history()["user"]) == {"Ana *Lopez* de <b>Silva</b> (editor)"}
