@@ -54,6 +54,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -99,8 +100,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db: Path, log_path: Path, host: str = "127.0.0.1") -> tuple[subprocess.Popen, str]:
-    """The dashboard on ``host``:<free port> over ``db``; returns the process and its base URL."""
+def start_server(db: Path, log_path: Path, host: str = "127.0.0.1",
+                 profile: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """The dashboard on ``host``:<free port> over ``db``; returns the process and its base URL. With ``profile``
+    the server runs under ``bench.server_profile``, which writes its sampling profile there."""
     from etl import cli
 
     port = _free_port()
@@ -108,9 +111,13 @@ def start_server(db: Path, log_path: Path, host: str = "127.0.0.1") -> tuple[sub
     env.update({"REDTEAM_RISK_DB": str(db), "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
                                                                                       env.get("PYTHONPATH")]))})
     log = open(log_path, "wb")  # noqa: SIM115 - closed with the process in stop_server
-    proc = subprocess.Popen(cli.streamlit_command(host, port), cwd=tempfile.gettempdir(), env=env,
+    cmd = cli.streamlit_command(host, port)
+    if profile:  # [python, -m, streamlit, ...] -> [python, -m, bench.server_profile, OUT, --, streamlit, ...]
+        cmd = [*cmd[:2], "bench.server_profile", str(profile.resolve()), "--", *cmd[2:]]
+    proc = subprocess.Popen(cmd, cwd=tempfile.gettempdir(), env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     proc.log = log  # type: ignore[attr-defined]
+    proc.profiled = bool(profile)  # type: ignore[attr-defined]
     url = f"http://{host}:{port}"
     deadline = time.monotonic() + START_TIMEOUT
     while True:
@@ -363,6 +370,8 @@ async def _measure_ws(server: subprocess.Popen, url: str, sessions: int, rounds:
             except PageError as exc:
                 raise SystemExit(f"warm-up: page {name}: {exc}") from None
     await asyncio.sleep(1.0)
+    if getattr(server, "profiled", False):
+        server.send_signal(signal.SIGUSR1)  # bench.server_profile: drop the warm-up's samples
     before = rss_mb(server.pid)
     cpu_before = cpu_seconds(server.pid)
     results: list[dict] = []
@@ -427,9 +436,9 @@ CLIENTS = ("ws", "browser")
 
 
 def run(db: Path, sessions: int, rounds: int, pages: tuple[str, ...], log_path: Path, host: str = "127.0.0.1",
-        cdp: str | None = None, client: str = "ws") -> dict:
+        cdp: str | None = None, client: str = "ws", profile: Path | None = None) -> dict:
     load_start = os.getloadavg()[0]
-    server, url = start_server(db, log_path, host)
+    server, url = start_server(db, log_path, host, profile)
     try:
         if client == "ws":
             m = asyncio.run(_measure_ws(server, url, sessions, rounds, pages))
@@ -496,6 +505,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address the server listens on (and is visited at)")
     parser.add_argument("--cdp", help="use the chromium at this DevTools URL (e.g. http://OTHER:9222, started with "
                                       "--remote-debugging-port) instead of launching one here")
+    parser.add_argument("--profile", type=Path, help="run the server under bench.server_profile and write its "
+                                                    "sampling profile (JSON) here")
     parser.add_argument("--log", type=Path, default=Path(tempfile.gettempdir()) / "bench-load-streamlit.log")
     args = parser.parse_args(argv)
     pages = tuple(p for p in args.pages.split(",") if p)
@@ -507,7 +518,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"{args.db} does not exist")
     if args.cdp and args.client != "browser":
         parser.error("--cdp needs --client browser")
-    result = run(args.db.resolve(), args.sessions, args.rounds, pages, args.log, args.host, args.cdp, args.client)
+    result = run(args.db.resolve(), args.sessions, args.rounds, pages, args.log, args.host, args.cdp, args.client,
+                 args.profile)
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:
