@@ -1,13 +1,16 @@
-"""A sampling profile of a running dashboard server: what its threads spend their time on under load.
+"""A profile of a running dashboard server: what its threads spend their time on under load.
 
 ``python -m bench.server_profile OUT -- streamlit run ...`` runs Streamlit's CLI in this process with a
-sampler thread that reads every thread's Python stack (``sys._current_frames``) every ``INTERVAL`` seconds;
-``bench.load --profile OUT`` starts the server this way and sends SIGUSR1 after its warm-up, which clears
-the samples so far (imports, cold queries), so the profile shows the warm pages under load. With
-``BENCH_CPROFILE=1`` in the environment every script run is profiled with cProfile instead (``ScriptProfiles``). cProfile sees only the thread it was started in, and
-Streamlit runs every session's script in its own thread; a sampler sees them all. Native work (DuckDB, protobuf,
-orjson) is charged to the Python function that called it. Samples of threads that are only waiting (the event
-loop's ``select``, an idle script thread's queue) are dropped.
+sampler thread that reads every thread's Python stack (``sys._current_frames``) every ``INTERVAL`` seconds.
+cProfile alone sees only the thread it was started in, and Streamlit runs every script run in its own thread; a
+sampler sees them all. Native work (DuckDB, protobuf, polars) is charged to the Python function that called it,
+and so is the time a thread waits for the GIL: under concurrency the samples are wall time, not CPU. Samples of
+threads that are only waiting (the event loop's ``select``, an idle worker's queue, a sleep) are dropped.
+
+``bench.load --profile OUT`` starts the server this way and sends SIGUSR1 after its warm-up, which clears the
+samples so far (imports, cold queries), so the profile shows the warm pages. With ``BENCH_CPROFILE=1`` in the
+environment every script run is profiled with cProfile instead and merged into ``OUT.pstats``
+(``ScriptProfiles``; read it with ``pstats``): deterministic, and the better guide to CPU.
 
 OUT (JSON, rewritten every few seconds and at exit): samples per thread kind, per function its *own* samples
 (innermost frame) and *inclusive* samples (anywhere on the stack), and the most frequent innermost stacks.
@@ -90,7 +93,8 @@ class Sampler:
 
     def reset(self, *_) -> None:
         """Forget the samples so far (SIGUSR1: ``bench.load`` sends it after its warm-up)."""
-        self.own, self.inclusive, self.threads, self.stacks, self.samples = Counter(), Counter(), Counter(), Counter(), 0
+        self.own, self.inclusive, self.threads, self.stacks = Counter(), Counter(), Counter(), Counter()
+        self.samples = 0
 
     def stop(self) -> None:
         self._stop.set()
