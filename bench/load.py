@@ -232,7 +232,12 @@ async def session(browser, url: str, pages: tuple[str, ...], rounds: int, offset
 
 
 class PageError(Exception):
-    """A page that completed with an error shown, or did not complete: reported as an error of the visit."""
+    """A page that completed with an error shown, or did not complete (``finished`` False): reported as an error
+    of the visit."""
+
+    def __init__(self, message: str, finished: bool = True):
+        super().__init__(message)
+        self.finished = finished
 
 
 class WsSession:
@@ -293,7 +298,7 @@ class WsSession:
             try:
                 raw = await asyncio.wait_for(self.ws.recv(), timeout=max(0.1, deadline - time.perf_counter()))
             except TimeoutError:
-                raise PageError(f"no script_finished in {PAGE_TIMEOUT / 1000:.0f} s") from None
+                raise PageError(f"no script_finished in {PAGE_TIMEOUT / 1000:.0f} s", finished=False) from None
             received += len(raw)
             messages += 1
             msg = ForwardMsg()
@@ -351,7 +356,9 @@ async def ws_session(url: str, pages: tuple[str, ...], rounds: int, offset: int,
                     results.append({"page": name, "first": first, **await client.visit(name)})
                 except PageError as exc:
                     errors.append(f"{'open ' if first else ''}{name}: {exc}")
-                    if first:  # without its first page a session has no navigation to click
+                    # without its first page a session has no navigation to click; after a page that never
+                    # finished (a stuck server) the session's state is unknown
+                    if first or not exc.finished:
                         break
             finished.put_nowait(offset)
             await hold.wait()

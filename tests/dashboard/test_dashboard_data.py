@@ -171,3 +171,17 @@ def test_build_history_says_how_each_build_was_made():
     modes = dict(data.Queries(con).runs().select("run_id", "build_mode").iter_rows())
     assert modes == {"a": "full fit", "b": "incremental: 1000 new attacks placed on the fit of a",
                      "c": "unchanged: copy of b", "d": None}
+
+
+def test_the_dashboard_runs_no_python_function_inside_polars():
+    # A Python function in a polars expression (map_elements, map_batches) runs on polars' thread pool and needs
+    # the GIL there; st.dataframe's to_pandas in another session holds the GIL while it waits for that pool, and
+    # the whole server deadlocked under 10 concurrent sessions (bench.load). Apply Python functions to lists.
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "dashboard"
+    calls = [f"{path.relative_to(root)}:{node.lineno}" for path in root.rglob("*.py")
+             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+             if isinstance(node, ast.Attribute) and node.attr in {"map_elements", "map_batches", "map_rows"}]
+    assert calls == []
