@@ -185,3 +185,26 @@ def test_the_dashboard_runs_no_python_function_inside_polars():
              for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
              if isinstance(node, ast.Attribute) and node.attr in {"map_elements", "map_batches", "map_rows"}]
     assert calls == []
+
+
+def test_a_figure_is_built_once_per_content_and_rebuilt_when_the_content_changes(fresh_resources):
+    built = []
+
+    def chart(frame: pl.DataFrame, title: str | None = None):
+        built.append((frame.height, title))
+        return {"n": frame.height, "title": title}
+
+    a = pl.DataFrame({"theme": ["x", "y"], "rate": [0.1, 0.2]})
+    first = data.figure(chart, a, title="t")
+    assert data.figure(chart, a.clone(), title="t") is first  # same rows: the shared figure
+    data.figure(chart, a.reverse(), title="t")  # same rows in another order draw another chart
+    data.figure(chart, a.with_columns(pl.col("rate") * 2), title="t")
+    data.figure(chart, a, title="other")
+    assert built == [(2, "t")] * 3 + [(2, "other")]
+
+
+def test_cache_keys_tell_apart_values_whose_text_looks_alike():
+    assert data.cache_key("attack", (1,)) != data.cache_key("attack", ("1",))
+    assert data.cache_key(None, 0.5) != data.cache_key("None", "0.5")
+    assert data.cache_key("overall", (Filters(),)) == data.cache_key("overall", (Filters(),))
+    assert data.cache_key("overall", (Filters(),)) != data.cache_key("overall", (Filters(themes=("a",)),))
