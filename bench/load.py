@@ -480,6 +480,7 @@ def summarise(m: dict, *, db: Path, client: str, sessions: int, rounds: int, pag
                               "p95_s": round(percentile(secs, 0.95), 3)}
             if "bytes" in v[0]:  # ws: what the server sent (references for the elements the session has)
                 per_page[name]["mb_p50"] = _mb([r["bytes"] for r in v])
+                per_page[name]["mb_max"] = round(max(r["bytes"] for r in v) / 1e6, 3)  # the page in full
                 per_page[name]["elements"] = v[0]["elements"]
     return {
         "client": client, "db": str(db), "sessions": sessions, "rounds": rounds, "pages": list(pages),
