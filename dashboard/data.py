@@ -9,7 +9,9 @@
   shared across threads).
 - Query results are cached with ``st.cache_data`` keyed on the file identity, the version of the analysts'
   annotations store beside it (``annotations.store``; any edit bumps it), the query name and the filters, so
-  neither a new build nor a correction ever serves stale numbers.
+  neither a new build nor a correction ever serves stale numbers. The caches are shared by every session; the
+  key is ``cache_key``'s string of those values (Streamlit's own hashing of the same arguments cost about a
+  millisecond per call, several calls per page, for every session).
 Every query is a method of ``sql.database.Queries``, which knows nothing of Streamlit, so the reports and the
 CLI compute exactly what the dashboard shows. The module functions are the dashboard's cached entry points:
 polars frames (or plain values) in the units of docs/schema.md; they raise ``DatabaseUnavailable`` with a
@@ -119,17 +121,30 @@ def annotations_version(db: Db | None = None) -> int:
         return -1
 
 
+def cache_key(*parts: Any) -> str:
+    """The cache key of ``parts`` (a database identity, an annotations version, a query name and its
+    arguments): their ``repr``. Every value the dashboard passes is a str, number, bool, None, tuple or frozen
+    dataclass of those (``Db``, ``Filters``, ``Weights``, ``MapRegion``), whose repr names every field, so two
+    keys are equal exactly when the values are."""
+    return repr(parts)
+
+
+# Arguments named with a leading underscore are not hashed by Streamlit: ``key`` stands for all of them.
 @st.cache_data(ttl=CACHE_TTL, max_entries=1024, show_spinner=False)
-def _cached(db: Db, annotations: int, method: str, args: tuple) -> Any:
+def _cached(key: str, _db: Db, _method: str, _args: tuple) -> Any:
     t0 = time.perf_counter()
-    out = getattr(Queries(_cursor(db)), method)(*args)  # Queries loads the store's corrections if they changed
-    log.debug("dashboard: %s in %.0f ms", method, 1000 * (time.perf_counter() - t0))
+    out = getattr(Queries(_cursor(_db)), _method)(*_args)  # Queries loads the store's corrections if they changed
+    log.debug("dashboard: %s in %.0f ms", _method, 1000 * (time.perf_counter() - t0))
     return out
+
+
+def _query(db: Db, annotations: int, method: str, args: tuple) -> Any:
+    return _cached(cache_key(db, annotations, method, args), db, method, args)
 
 
 def _call(method: str, *args: Any) -> Any:
     db = current()
-    return _cached(db, annotations_version(db), method, args)
+    return _query(db, annotations_version(db), method, args)
 
 
 def check() -> Db:
@@ -239,30 +254,56 @@ def map_figure(filters: Filters, color_by: str, region: MapRegion | None = None)
     database, annotations version, filters, region and colouring and shared by every session: treat it as
     read-only."""
     db = current()
-    return _map_figure(db, annotations_version(db), filters, color_by, region)
+    annotations = annotations_version(db)
+    return _map_figure(cache_key(db, annotations, filters, color_by, region), db, annotations, filters, color_by,
+                       region)
 
 
 @st.cache_resource(ttl=CACHE_TTL, max_entries=16, show_spinner=False)
-def _map_figure(db: Db, annotations: int, filters: Filters, color_by: str, region: MapRegion | None):
+def _map_figure(key: str, _db: Db, _annotations: int, _filters: Filters, _color_by: str,
+                _region: MapRegion | None):
     from dashboard import charts
 
-    points = _cached(db, annotations, "map_points", (filters, MAP_MAX_POINTS, region))
-    return charts.attack_map(points, color_by, _cached(db, annotations, "clusters", ()))
+    points = _query(_db, _annotations, "map_points", (_filters, MAP_MAX_POINTS, _region))
+    return charts.attack_map(points, _color_by, _query(_db, _annotations, "clusters", ()))
+
+
+def _frame_digest(frame: pl.DataFrame) -> str:
+    """A digest of a frame's schema, shape and every row, in order (polars' row hashes, blake2b over them)."""
+    import hashlib
+
+    rows = frame.hash_rows(seed=0).to_numpy().tobytes() if frame.height else b""
+    return f"frame{frame.schema!r}{frame.shape}" + hashlib.blake2b(rows, digest_size=16).hexdigest()
+
+
+def figure(build, *args: Any, **kwargs: Any):
+    """``build(*args, **kwargs)`` (a ``dashboard.charts`` function), built once for the same arguments and shared
+    by every session and rerun: treat it as read-only. Frames are keyed by their content (``_frame_digest``),
+    other arguments by their repr; building a plotly figure was about a fifth of a chart page's run."""
+    parts = tuple(_frame_digest(a) if isinstance(a, pl.DataFrame) else a for a in args)
+    named = tuple(sorted((k, _frame_digest(v) if isinstance(v, pl.DataFrame) else v) for k, v in kwargs.items()))
+    return _figure(cache_key(build.__module__, build.__qualname__, parts, named), build, args, kwargs)
+
+
+@st.cache_resource(ttl=CACHE_TTL, max_entries=256, show_spinner=False)
+def _figure(key: str, _build, _args: tuple, _kwargs: dict):
+    return _build(*_args, **_kwargs)
 
 
 def density_figure(filters: Filters, region: MapRegion | None = None):
     """The density layer (``dashboard.charts.density_map``): every attack counted per grid cell; shared, read-only."""
     db = current()
-    return _density_figure(db, annotations_version(db), filters, region)
+    annotations = annotations_version(db)
+    return _density_figure(cache_key(db, annotations, filters, region), db, annotations, filters, region)
 
 
 @st.cache_resource(ttl=CACHE_TTL, max_entries=16, show_spinner=False)
-def _density_figure(db: Db, annotations: int, filters: Filters, region: MapRegion | None):
+def _density_figure(key: str, _db: Db, _annotations: int, _filters: Filters, _region: MapRegion | None):
     from dashboard import charts
 
-    return charts.density_map(_cached(db, annotations, "map_density", (filters, region)),
-                              _cached(db, annotations, "map_points", (filters, MAP_MAX_POINTS, region)),
-                              _cached(db, annotations, "clusters", ()))
+    return charts.density_map(_query(_db, _annotations, "map_density", (_filters, _region)),
+                              _query(_db, _annotations, "map_points", (_filters, MAP_MAX_POINTS, _region)),
+                              _query(_db, _annotations, "clusters", ()))
 
 
 def count_attacks(filters: Filters, ids: tuple[str, ...] | None = None) -> int:

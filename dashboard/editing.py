@@ -318,8 +318,11 @@ def with_mitigations(areas: pl.DataFrame, kind: str) -> pl.DataFrame:
         pl.col("key").cast(pl.String).alias("_key"), *(pl.col(c) for c in MITIGATION_COLUMNS))
     out = areas.with_columns(pl.col(area_key(kind)).cast(pl.String).alias("_key")).join(
         tracked, on="_key", how="left").drop("_key")
-    out = out.with_columns(pl.col("status").fill_null("open"),
-                           pl.col("link").map_elements(safe_url, return_dtype=pl.String, skip_nulls=True))
+    # safe_url in this thread, not as a polars map_elements: a Python function inside polars runs on polars'
+    # thread pool and needs the GIL there, while another session's to_pandas (st.dataframe) holds the GIL waiting
+    # for that same pool: the whole server deadlocked under concurrent sessions (docs/performance.md, "Load").
+    links = pl.Series("link", [None if u is None else safe_url(u) for u in out["link"].to_list()], dtype=pl.String)
+    out = out.with_columns(pl.col("status").fill_null("open"), links)
     return out.with_columns(pl.col("status").replace_strict(STATUS_LABELS, default=pl.col("status"))
                             .alias("mitigation"))
 

@@ -206,7 +206,7 @@ rows = result.grain(grain)
 compared = rows.filter(pl.col("difference").is_not_null())
 if compared.height:
     n_compared = int(compared["n_compared"][0])
-    st.plotly_chart(charts.comparison_chart(compared), key="cmp_chart")
+    st.plotly_chart(data.figure(charts.comparison_chart, compared), key="cmp_chart")
     st.caption(f"{n_compared} {grains[grain].lower()} compared: thick bars are 95 % intervals, thin bars the "
                f"Bonferroni-adjusted ones (each at {1 - 0.05 / n_compared:.2%}). n = {overall['n_judged_a']:,} "
                f"attacks in A, {overall['n_judged_b']:,} in B.")

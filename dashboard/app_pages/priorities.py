@@ -49,7 +49,7 @@ if shaky:
     st.warning(f"{len(shaky)} ranked area(s) rest mostly on low-confidence themes (more than "
                f"{domain.LOW_CONFIDENCE_SHARE:.0%} of their attacks need review): {escape_markdown(listed)}{more}. "
                "Review their themes before acting on the ranking.", icon=":material/warning:")
-st.plotly_chart(charts.priority_chart(areas, name_col=name_col), key="priority_chart")
+st.plotly_chart(data.figure(charts.priority_chart, areas, name_col=name_col), key="priority_chart")
 ui.caption(n, filters, options)
 
 st.subheader("Ranking")

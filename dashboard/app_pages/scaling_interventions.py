@@ -35,14 +35,15 @@ else:
     with left:
         if sized[metric].drop_nulls().len():
             title = "Attack success (mean rating)" if has_rating else "Attack success rate"
-            st.plotly_chart(charts.scaling_chart(sized, metric, title=title), key="scaling_rating")
+            st.plotly_chart(data.figure(charts.scaling_chart, sized, metric, title=title), key="scaling_rating")
             ui.caption(int(sized.filter(pl.col(metric).is_not_null())["n_attacks"].sum()), filters, options)
         else:
             ui.why_not("Attack success by size", "no sized attack has a rating or a success value",
                        "a `rating` or `success` column (`--map success=COL`)")
     with right:
         if sized["mean_harmlessness"].drop_nulls().len():
-            st.plotly_chart(charts.scaling_chart(sized, "mean_harmlessness", title="Harmlessness of the transcript"),
+            st.plotly_chart(data.figure(charts.scaling_chart, sized, "mean_harmlessness",
+                                        title="Harmlessness of the transcript"),
                             key="scaling_harmlessness")
             ui.caption(int(sized.filter(pl.col("mean_harmlessness").is_not_null())["n_attacks"].sum()), filters,
                        options)
@@ -61,7 +62,7 @@ effects = effects.filter(pl.col("reduction").is_not_null())
 if effects.height == 0:
     st.info("No theme has attacks on both the plain LM and another intervention under the current filters.")
 else:
-    st.plotly_chart(charts.intervention_effects_chart(effects), key="effects")
+    st.plotly_chart(data.figure(charts.intervention_effects_chart, effects), key="effects")
     ui.caption(int(effects["n_attacks"].sum() + effects.unique("theme")["baseline_n_attacks"].sum()), filters, options)
     failing = effects.filter(pl.col("reduction_ci_low") <= 0).sort("reduction")
     if failing.height:

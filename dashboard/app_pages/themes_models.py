@@ -30,7 +30,7 @@ else:
     st.caption("This data names no intervention (model_type), so each target model is a column.")
 cells = data.axis_cells(filters, rows, "model_type")
 if cells.filter(pl.col("success_rate").is_not_null()).height:
-    st.plotly_chart(charts.rate_heatmap(cells, row=rows, col="model_type"), key="heat_type")
+    st.plotly_chart(data.figure(charts.rate_heatmap, cells, row=rows, col="model_type"), key="heat_type")
     ui.caption(int(cells["n_attacks"].sum()), filters, options)
 else:
     ui.why_not(f"{ROW_WORD} × model", "no attack in scope has a success value or a rating",
@@ -53,7 +53,8 @@ else:
                                   index=types.index("rlhf") if "rlhf" in types else 0)
         part = by_size.filter(pl.col("model_type") == model_type)
         sizes = part.sort("model_size_b", nulls_last=True)["model_size"].unique(maintain_order=True).to_list()
-        st.plotly_chart(charts.rate_heatmap(part, row="theme", col="model_size", col_order=sizes), key="heat_size")
+        st.plotly_chart(data.figure(charts.rate_heatmap, part, row="theme", col="model_size", col_order=sizes),
+                        key="heat_size")
         ui.caption(int(part["n_attacks"].sum()), filters, options)
     else:
         st.info("No attack in scope has a model type.")
@@ -69,13 +70,13 @@ for col, label, present in (("attack_method", "attack method", options.attack_me
     if part.filter(pl.col("success_rate").is_not_null()).height == 0:
         st.info(f"No attack in scope has both a value in `{col}` and a success value.")
         continue
-    st.plotly_chart(charts.rate_heatmap(part, row=rows, col=col), key=f"heat_{col}")
+    st.plotly_chart(data.figure(charts.rate_heatmap, part, row=rows, col=col), key=f"heat_{col}")
     ui.caption(int(part["n_attacks"].sum()), filters, options)
 
 groups = data.group_metrics(filters, rows)
 st.subheader(f"Success rate by {ROW_WORD.lower()}")
 if groups.filter(pl.col("success_rate").is_not_null()).height:
-    st.plotly_chart(charts.rate_bars(groups, rows), key="theme_bars")
+    st.plotly_chart(data.figure(charts.rate_bars, groups, rows), key="theme_bars")
     ui.caption(n, filters, options)
 else:
     ui.why_not("Success rate", "no attack in scope has a success value or a rating",

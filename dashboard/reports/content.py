@@ -258,8 +258,10 @@ def _figures(content: ReportContent) -> list[Figure]:
         ))
     if content.map_points is not None and content.map_points.height:
         # The hover shows each attack's description: mask contacts, as the report's appendix does.
-        points = content.map_points.with_columns(
-            pl.col("task_description").map_elements(mask_pii, return_dtype=pl.String))
+        # (in this thread: a Python function inside polars can deadlock the server, see editing.with_mitigations)
+        points = content.map_points.with_columns(pl.Series(
+            "task_description", [None if t is None else mask_pii(t) for t in content.map_points["task_description"]
+                                 .to_list()], dtype=pl.String))
         out.append(Figure(
             "map", "Attack map",
             (f"Every attack in scope ({content.map_points.height:,})"

@@ -171,3 +171,40 @@ def test_build_history_says_how_each_build_was_made():
     modes = dict(data.Queries(con).runs().select("run_id", "build_mode").iter_rows())
     assert modes == {"a": "full fit", "b": "incremental: 1000 new attacks placed on the fit of a",
                      "c": "unchanged: copy of b", "d": None}
+
+
+def test_the_dashboard_runs_no_python_function_inside_polars():
+    # A Python function in a polars expression (map_elements, map_batches) runs on polars' thread pool and needs
+    # the GIL there; st.dataframe's to_pandas in another session holds the GIL while it waits for that pool, and
+    # the whole server deadlocked under 10 concurrent sessions (bench.load). Apply Python functions to lists.
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "dashboard"
+    calls = [f"{path.relative_to(root)}:{node.lineno}" for path in root.rglob("*.py")
+             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+             if isinstance(node, ast.Attribute) and node.attr in {"map_elements", "map_batches", "map_rows"}]
+    assert calls == []
+
+
+def test_a_figure_is_built_once_per_content_and_rebuilt_when_the_content_changes(fresh_resources):
+    built = []
+
+    def chart(frame: pl.DataFrame, title: str | None = None):
+        built.append((frame.height, title))
+        return {"n": frame.height, "title": title}
+
+    a = pl.DataFrame({"theme": ["x", "y"], "rate": [0.1, 0.2]})
+    first = data.figure(chart, a, title="t")
+    assert data.figure(chart, a.clone(), title="t") is first  # same rows: the shared figure
+    data.figure(chart, a.reverse(), title="t")  # same rows in another order draw another chart
+    data.figure(chart, a.with_columns(pl.col("rate") * 2), title="t")
+    data.figure(chart, a, title="other")
+    assert built == [(2, "t")] * 3 + [(2, "other")]
+
+
+def test_cache_keys_tell_apart_values_whose_text_looks_alike():
+    assert data.cache_key("attack", (1,)) != data.cache_key("attack", ("1",))
+    assert data.cache_key(None, 0.5) != data.cache_key("None", "0.5")
+    assert data.cache_key("overall", (Filters(),)) == data.cache_key("overall", (Filters(),))
+    assert data.cache_key("overall", (Filters(),)) != data.cache_key("overall", (Filters(themes=("a",)),))
