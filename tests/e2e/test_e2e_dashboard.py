@@ -270,7 +270,8 @@ def test_every_page_works_on_tool_output_and_says_why_a_view_is_missing(page, to
     page.goto(f"{tool_server}/themes_models")
     settle(page)
     assert "Theme × model" in page.get_by_test_id("stMain").inner_text()
-    assert page.locator(".js-plotly-plot").count() >= 4  # models, attack methods, campaigns, success bars
+    # models, attack methods, campaigns, success bars; charts draw after the page settles, so wait for the 4th
+    page.locator(".js-plotly-plot").nth(3).wait_for(timeout=30_000)
 
 
 def test_tool_output_filters_by_source_category_and_review_state(page, tool_server, artifacts):
