@@ -331,7 +331,8 @@ def _run(config: EtlConfig, engine, work: list[Path]) -> RunSummary:
     )
 
 
-def _embedding_frames(attack_ids: pl.Series, vectors: np.ndarray | VectorFile) -> pl.DataFrame | Iterator[pl.DataFrame]:
+def _embedding_frames(attack_ids: pl.Series,
+                      vectors: np.ndarray | VectorFile) -> pl.DataFrame | Iterator[pl.DataFrame]:
     """The ``attack_embeddings`` table: one frame, or for vectors on disk frames of ``VECTOR_CHUNK_ROWS`` rows
     (inserted one after another by ``store.write_build``)."""
     from etl.vectors import VectorFile
