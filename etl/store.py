@@ -115,8 +115,8 @@ def write_build(
     finalize: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> None:
     """Create a complete database at ``path``: schema, ``tables`` (name -> a frame, or frames inserted in turn), the
-    search text of the attacks (``attack_search``), views, then ``finalize(con)`` (tables derived from the views, e.g. priority
-    areas); checkpointed and closed."""
+    search text of the attacks (``attack_search``), views, then ``finalize(con)`` (tables derived from the views,
+    e.g. priority areas); checkpointed and closed."""
     path.unlink(missing_ok=True)
     con = duckdb.connect(str(path))
     try:
