@@ -47,6 +47,7 @@ import polars as pl
 
 from etl import settings
 from etl.errors import UserError
+from etl.vectors import VectorFile
 
 log = logging.getLogger("redteam_risk.embed")
 
@@ -148,26 +149,8 @@ class Embedder:
         truncates each to its ``max_seq_length`` tokens) and appended to the cache. None counts as "".
         """
         start = time.perf_counter()
-        texts = ["" if t is None else str(t) for t in texts]
-        keys = text_keys(texts)
-        index = self._load_cache()
-        raw = keys.tobytes()
-        rows = np.fromiter((index.get(raw[i : i + KEY_BYTES], -1) for i in range(0, len(raw), KEY_BYTES)),
-                           dtype=np.int64, count=len(keys))
-        miss = rows < 0
-        # Embed each distinct unseen text once.
-        miss_keys, first, inverse = np.unique(keys[miss], return_index=True, return_inverse=True)
+        texts, keys, rows, miss, miss_keys, first, inverse = self._lookup(texts)
         miss_texts = [texts[i] for i in np.flatnonzero(miss)[first]]
-        self.stats.hits = int((~miss).sum())
-        self.stats.misses = int(miss.sum())
-        self.stats.embedded = len(miss_texts)
-        self.stats.total_hits += self.stats.hits
-        self.stats.total_misses += self.stats.misses
-        self.stats.total_embedded += self.stats.embedded
-        log.info(
-            "embed: %d texts, %d from cache, %d to embed with %s",
-            len(texts), self.stats.hits, len(miss_texts), self.model_id,
-        )
         new = self._embed(miss_texts, miss_keys) if miss_texts else None
         if self._store.dim is None:
             return np.zeros((0, 0), dtype=np.float32)
@@ -179,6 +162,54 @@ class Embedder:
         log.info("embed: done in %.1f s", time.perf_counter() - start)
         return out
 
+    def encode_to(self, texts: list[str], path: Path, chunk_rows: int | None = None) -> VectorFile:
+        """``encode(texts)`` written to a ``VectorFile`` at ``path`` instead of held in memory: the texts not in
+        the cache are embedded exactly as ``encode`` embeds them (same order and batches, so the same vectors),
+        each model chunk going straight into the cache, then the rows are copied from the cache to the file
+        ``chunk_rows`` at a time. Memory: one model chunk and one copy chunk, plus the cache's key index."""
+        start = time.perf_counter()
+        texts, keys, rows, miss, miss_keys, first, _ = self._lookup(texts)
+        miss_texts = [texts[i] for i in np.flatnonzero(miss)[first]]
+        del texts
+        if miss_texts:
+            self._embed(miss_texts, miss_keys, keep=False)
+            del miss_texts
+            rows = self._rows(keys)
+        out = VectorFile.create(path, len(keys), self._store.dim or 0)
+        chunk_rows = chunk_rows or settings.VECTOR_CHUNK_ROWS
+        for lo in range(0, len(keys), chunk_rows):
+            out.write(lo, self._store.gather(rows[lo : lo + chunk_rows]))
+        log.info("embed: done in %.1f s (vectors in %s)", time.perf_counter() - start, path)
+        return out
+
+    def _rows(self, keys: np.ndarray) -> np.ndarray:
+        """Each key's row in the cache's store, -1 when it is not cached."""
+        index = self._load_cache()
+        raw = keys.tobytes()
+        return np.fromiter((index.get(raw[i : i + KEY_BYTES], -1) for i in range(0, len(raw), KEY_BYTES)),
+                           dtype=np.int64, count=len(keys))
+
+    def _lookup(self, texts: list[str]):
+        """(texts, their keys, cache rows, miss mask, distinct missing keys, first position of each among the
+        misses, each miss's index into the distinct ones); counts the call in ``stats``."""
+        texts = ["" if t is None else str(t) for t in texts]
+        keys = text_keys(texts)
+        rows = self._rows(keys)
+        miss = rows < 0
+        # Embed each distinct unseen text once.
+        miss_keys, first, inverse = np.unique(keys[miss], return_index=True, return_inverse=True)
+        self.stats.hits = int((~miss).sum())
+        self.stats.misses = int(miss.sum())
+        self.stats.embedded = len(miss_keys)
+        self.stats.total_hits += self.stats.hits
+        self.stats.total_misses += self.stats.misses
+        self.stats.total_embedded += self.stats.embedded
+        log.info(
+            "embed: %d texts, %d from cache, %d to embed with %s",
+            len(texts), self.stats.hits, len(miss_keys), self.model_id,
+        )
+        return texts, keys, rows, miss, miss_keys, first, inverse
+
     __call__ = encode  # so an Embedder can be passed where an ``encode(texts)`` callable is expected
 
     @property
@@ -186,9 +217,10 @@ class Embedder:
         """Tokens per text the model reads; the rest of a longer text is ignored. Loads the model."""
         return int(self._load_model().max_seq_length)
 
-    def _embed(self, texts: list[str], keys: np.ndarray) -> np.ndarray:
+    def _embed(self, texts: list[str], keys: np.ndarray, keep: bool = True) -> np.ndarray | None:
         """Embed ``texts`` (cache ``keys`` alongside), saving to the cache every ``SEGMENT_ROWS`` texts
-        so an interrupted run keeps what it has done."""
+        so an interrupted run keeps what it has done. Returns the vectors, row i for ``texts[i]``; with
+        ``keep=False`` None (the vectors are only in the cache)."""
         from tqdm.auto import tqdm
 
         model = self._load_model()
@@ -196,8 +228,9 @@ class Embedder:
         t0 = time.perf_counter()
         # Longest first, as sentence-transformers does within a call, so each chunk pads little.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        out = np.empty((len(texts), 0), dtype=np.float32)
+        out = np.empty((len(texts), 0), dtype=np.float32) if keep else None
         pending: list[int] = []
+        pending_vectors: list[np.ndarray] = []
         with tqdm(total=len(texts), desc="embed", unit="text", disable=not self.progress) as bar:
             for lo in range(0, len(order), CHUNK_ROWS):
                 chunk = order[lo : lo + CHUNK_ROWS]
@@ -213,13 +246,15 @@ class Embedder:
                             convert_to_numpy=True,
                         )
                 vectors = np.asarray(vectors, dtype=np.float32)
-                if out.shape[1] == 0:
+                if out is not None and out.shape[1] == 0:
                     out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
-                out[chunk] = vectors
+                if out is not None:
+                    out[chunk] = vectors
                 pending.extend(chunk)
+                pending_vectors.append(vectors)
                 if len(pending) >= SEGMENT_ROWS or lo + CHUNK_ROWS >= len(order):
-                    self._append(keys[pending], out[pending])
-                    pending = []
+                    self._append(keys[pending], np.concatenate(pending_vectors))
+                    pending, pending_vectors = [], []
                 bar.update(len(chunk))
         seconds = time.perf_counter() - t0
         log.info("embed: embedded %d texts in %.1f s (%.0f texts/s, %s, %s)",
@@ -265,17 +300,17 @@ class Embedder:
             return self._index
         t0 = time.perf_counter()
         segments = sorted(self.cache_path.glob("seg-*.npy")) if self.cache_path.is_dir() else []
-        arrays = [a for a in (_read_segment(p) for p in segments) if a is not None]
-        dims = {a["vec"].shape[1] for a in arrays}
+        arrays = [(p, a) for p, a in ((p, _read_segment(p)) for p in segments) if a is not None]
+        dims = {a["vec"].shape[1] for _, a in arrays}
         if len(dims) > 1:  # cannot happen for one model identity; never trust a mixed cache
             log.warning("embed: cache %s mixes vector sizes %s; ignoring it", self.cache_path, sorted(dims))
             arrays = []
         self._index = {}
-        for records in arrays:
+        for path, records in arrays:
             raw = records["key"].tobytes()
             base = len(self._store)
             self._index.update(zip((raw[i : i + KEY_BYTES] for i in range(0, len(raw), KEY_BYTES)), range(base, base + len(records))))
-            self._store.append(records["vec"])
+            self._store.append(_Segment(path, records.shape[0], records.dtype["vec"].shape[0]))
         log.info(
             "embed: cache has %d vectors in %d segments (%.2f s) at %s",
             len(self._index), len(arrays), time.perf_counter() - t0, self.cache_path,
@@ -285,22 +320,30 @@ class Embedder:
         return self._index
 
     def _append(self, keys: np.ndarray, vectors: np.ndarray) -> None:
+        """Add a segment to the cache; its vectors are read back from the file when needed (kept in memory only
+        when the cache cannot be written, so the build still has them)."""
         try:
             self.cache_path.mkdir(parents=True, exist_ok=True)
-            _write_segment(self.cache_path, keys, vectors)
+            path = _write_segment(self.cache_path, keys, vectors)
         except OSError as exc:  # a read-only or full cache must not fail the build
             log.warning("embed: could not write the embedding cache at %s: %s", self.cache_path, exc)
-            return
+            part = vectors.copy()
+        else:
+            part = _Segment(path, len(keys), vectors.shape[1])
+            _remove_stale_tmp(self.cache_path)
         base = len(self._store)
         self._index.update(zip((k.tobytes() for k in keys), range(base, base + len(keys))))
-        self._store.append(vectors.copy())
-        _remove_stale_tmp(self.cache_path)
+        self._store.append(part)
 
     def _compact(self, segments: list[Path]) -> None:
         try:
             keys = np.array(list(self._index.keys()), dtype=f"V{KEY_BYTES}")
             rows = np.fromiter(self._index.values(), dtype=np.int64, count=len(self._index))
-            _write_segment(self.cache_path, keys, self._store.gather(rows))
+            dim = self._store.dim or 0
+            merged = _write_segment(self.cache_path, keys, rows, self._store)
+            self._store = _Vectors()
+            self._store.append(_Segment(merged, len(keys), dim))
+            self._index = dict(zip(self._index.keys(), range(len(keys))))
             for path in segments:
                 path.unlink(missing_ok=True)
             log.info("embed: merged %d cache segments into one", len(segments))
@@ -324,6 +367,7 @@ class _Vectors:
     def dim(self) -> int | None:
         return self.parts[0].shape[1] if self.parts else None
 
+
     def append(self, block: np.ndarray) -> None:
         self.parts.append(block)
         self.starts.append(self.n)
@@ -338,18 +382,56 @@ class _Vectors:
         return out
 
 
+class _Segment:
+    """The vectors of one cache segment file, read on demand: each read maps the file for that read only, so
+    the vectors read do not stay in the process's memory."""
+
+    def __init__(self, path: Path, n: int, dim: int) -> None:
+        self.path, self.shape = path, (n, dim)
+        # Kept open, so the segment stays readable if a concurrent run merges it away (removes the file).
+        self._fh = open(path, "rb")
+        version = np.lib.format.read_magic(self._fh)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        read(self._fh)
+        self._offset = self._fh.tell()
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        if self.shape[0] == 0:
+            return np.zeros((0, self.shape[1]), dtype=np.float32)[rows]
+        records = np.memmap(self._fh, dtype=_segment_dtype(self.shape[1]), mode="r", offset=self._offset,
+                            shape=(self.shape[0],))
+        out = np.array(records["vec"][rows], dtype=np.float32)
+        del records  # unmapped
+        return out
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self._fh.close()
+
+
 def _segment_dtype(dim: int) -> np.dtype:
     return np.dtype([("key", f"V{KEY_BYTES}"), ("vec", "<f4", (dim,))])
 
 
-def _write_segment(folder: Path, keys: np.ndarray, vectors: np.ndarray) -> Path:
-    records = np.empty(len(keys), dtype=_segment_dtype(vectors.shape[1]))
-    records["key"] = keys
-    records["vec"] = vectors
+def _write_segment(folder: Path, keys: np.ndarray, vectors: np.ndarray, store: _Vectors | None = None) -> Path:
+    """Write a segment of ``keys`` and their ``vectors`` ((n, d)); with ``store``, ``vectors`` are row indices
+    into it, gathered ``SEGMENT_ROWS`` at a time (merging segments never holds them all in memory)."""
+    dim = store.dim if store is not None else vectors.shape[1]
+    dtype = _segment_dtype(dim or 0)
     name = f"seg-{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.npy"
     tmp = folder / f".tmp-{name}"
     with open(tmp, "wb") as fh:
-        np.save(fh, records, allow_pickle=False)
+        np.lib.format.write_array_header_1_0(fh, {"descr": np.lib.format.dtype_to_descr(dtype),
+                                                   "fortran_order": False, "shape": (len(keys),)})
+        for lo in range(0, len(keys), SEGMENT_ROWS):
+            records = np.empty(len(keys[lo : lo + SEGMENT_ROWS]), dtype=dtype)
+            records["key"] = keys[lo : lo + SEGMENT_ROWS]
+            records["vec"] = (store.gather(vectors[lo : lo + SEGMENT_ROWS]) if store is not None
+                              else vectors[lo : lo + SEGMENT_ROWS])
+            fh.write(records.tobytes())
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, folder / name)

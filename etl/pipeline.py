@@ -99,13 +99,19 @@ def run(config: EtlConfig) -> RunSummary:
     """
     from etl.engines import open_engine
 
-    with open_engine(config.engine, config.ray_address) as engine:
-        return _run(config, engine)
+    work: list[Path] = []  # the build's temporary files (vectors on disk), removed however the run ends
+    try:
+        with open_engine(config.engine, config.ray_address) as engine:
+            return _run(config, engine, work)
+    finally:
+        for path in work:
+            path.unlink(missing_ok=True)
 
 
-def _run(config: EtlConfig, engine) -> RunSummary:
+def _run(config: EtlConfig, engine, work: list[Path]) -> RunSummary:
     # Imported here so that `redteam-risk --help` and the dashboard never pay for torch/umap imports.
     from etl import categories, cluster, embed, label, metrics, place, reduce, requests, reuse, sources, store, themes
+    from etl.vectors import VectorFile
 
     started_at = datetime.now(timezone.utc).replace(tzinfo=None)
     run_id = started_at.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
@@ -161,10 +167,15 @@ def _run(config: EtlConfig, engine) -> RunSummary:
         texts = embed.embedding_texts(attacks, config.embed_text)
         embedder = engine.embedder(config.model, cache_dir, progress=config.progress, precision=config.embed_precision,
                                    backend=config.embedding_backend)
-        vectors = embedder.encode(texts)
+        # The vectors go to a file beside the build (removed with it), read back a chunk or a set of rows at a
+        # time, so memory grows with the fit sample and the chunk, not with the rows (etl/vectors.py).
+        work.append(Path(f"{store.build_path(db, run_id)}.vectors.npy"))
+        vectors: np.ndarray | VectorFile = embedder.encode_to(texts, work[-1])
     keys = embed.text_keys(texts)
     # Above --fit-sample rows UMAP and HDBSCAN are fitted on a stratified sample and the other rows placed on it.
     sampled = bool(config.fit_sample) and config.fit_sample < len(keys)
+    if not sampled:  # every row is fitted at once: they are all needed in memory anyway
+        vectors = vectors.read()
     fit = place.fit_parameters(embedder.model_id, embedder.precision, config.embed_text, config.seed,
                                config.min_cluster_size, embedder.backend, config.fit_sample if sampled else None)
     with timer.stage("reduce"):
@@ -217,9 +228,18 @@ def _run(config: EtlConfig, engine) -> RunSummary:
         theme_input = requests.theme_texts(attacks["attack_text"].to_list(), attacks["task_description"].to_list())
         # Most attacks' theme text is the text already embedded for the map: reuse its vector, embed only the rest.
         same = np.array([t == x for t, x in zip(theme_input.texts, texts, strict=True)], dtype=bool)
-        theme_vectors = vectors if same.all() else vectors.copy()  # one more (n, d) copy only when needed
-        if not same.all():
-            theme_vectors[~same] = embedder.encode([t for t, s in zip(theme_input.texts, same, strict=True) if not s])
+        other_texts = [t for t, s in zip(theme_input.texts, same, strict=True) if not s]
+        if same.all():
+            theme_vectors = vectors
+        elif isinstance(vectors, VectorFile):  # a patched copy on disk, written chunk by chunk
+            work.append(Path(f"{store.build_path(db, run_id)}.theme-texts.npy"))
+            other = embedder.encode_to(other_texts, work[-1])
+            work.append(Path(f"{store.build_path(db, run_id)}.theme-vectors.npy"))
+            theme_vectors = vectors.with_rows(work[-1], np.flatnonzero(~same), other, settings.VECTOR_CHUNK_ROWS)
+        else:
+            theme_vectors = vectors.copy()  # one more (n, d) copy only when needed
+            theme_vectors[~same] = embedder.encode(other_texts)
+        del other_texts
         chunk_vectors = embedder.encode([c for _, c in theme_input.chunks]) if theme_input.chunks else None
         assigned = themes.assign_themes(
             theme_vectors, labelled.cluster_ids, taxonomy, embedder.encode,
@@ -291,7 +311,7 @@ def _run(config: EtlConfig, engine) -> RunSummary:
                 "clusters": clusters,
                 "themes": taxonomy.to_frame(),
                 "runs": runs,
-                "attack_embeddings": embeddings_frame(attacks["attack_id"], vectors),
+                "attack_embeddings": _embedding_frames(attacks["attack_id"], vectors),
             }, finalize=metrics.materialize)
             store.publish(build, db, config.keep_runs)
         except BaseException:
@@ -309,6 +329,20 @@ def _run(config: EtlConfig, engine) -> RunSummary:
         stage_seconds=timer.seconds,
         unmapped_categories=unmapped_categories,
     )
+
+
+def _embedding_frames(attack_ids: pl.Series,
+                      vectors: np.ndarray | VectorFile) -> pl.DataFrame | Iterator[pl.DataFrame]:
+    """The ``attack_embeddings`` table: one frame, or for vectors on disk frames of ``VECTOR_CHUNK_ROWS`` rows
+    (inserted one after another by ``store.write_build``)."""
+    from etl.vectors import VectorFile
+
+    if not isinstance(vectors, VectorFile):
+        return embeddings_frame(attack_ids, vectors)
+    if len(attack_ids) != len(vectors):
+        raise ValueError(f"{len(attack_ids)} attacks but {len(vectors)} vectors")
+    size = settings.VECTOR_CHUNK_ROWS
+    return (embeddings_frame(attack_ids.slice(lo, size), block) for lo, block in vectors.chunks(size))
 
 
 def _reuse(db: Path, previous_runs: pl.DataFrame | None, fingerprint: str, run_id: str,

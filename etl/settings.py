@@ -23,6 +23,8 @@ DEFAULT_EMBEDDING_BACKEND = "torch"
 # fit (0.960 vs 0.961) and a 10,000-row one did not (0.942); 40,000 keeps twice that margin and leaves every input up
 # to the demo's size fitted in full (docs/performance.md, "Fit on a sample").
 DEFAULT_FIT_SAMPLE: int | None = 40_000
+# Rows of 384-d vectors a build reads from its vector file at once (placement, themes, the attack_embeddings write).
+VECTOR_CHUNK_ROWS = 65_536
 MIN_FIT_SAMPLE = 100  # a smaller sample cannot carry a map and clusters for the rows placed on it
 DEFAULT_RECLUSTER_SHARE = 0.10  # above this share of new (or removed) rows since the last fit, refit the map
 DEFAULT_KEEP_RUNS = 2  # published builds kept in <db>.runs/ for comparing runs (etl/store.py); 0 keeps none

@@ -19,7 +19,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -111,18 +111,19 @@ def _pid_alive(pid: int) -> bool:
 
 def write_build(
     path: Path,
-    tables: Mapping[str, pl.DataFrame],
+    tables: Mapping[str, pl.DataFrame | Iterable[pl.DataFrame]],
     finalize: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> None:
-    """Create a complete database at ``path``: schema, ``tables`` (name -> frame), the search text of the
-    attacks (``attack_search``), views, then ``finalize(con)`` (tables derived from the views, e.g. priority
-    areas); checkpointed and closed."""
+    """Create a complete database at ``path``: schema, ``tables`` (name -> a frame, or frames inserted in turn), the
+    search text of the attacks (``attack_search``), views, then ``finalize(con)`` (tables derived from the views,
+    e.g. priority areas); checkpointed and closed."""
     path.unlink(missing_ok=True)
     con = duckdb.connect(str(path))
     try:
         create_schema(con)
-        for table, frame in tables.items():
-            insert_frame(con, table, frame)
+        for table, frames in tables.items():
+            for frame in [frames] if isinstance(frames, pl.DataFrame) else frames:  # or frames one after another
+                insert_frame(con, table, frame)
         con.execute(f"insert into attack_search {sql.read('queries', 'attack_search')}")
         create_views(con)
         if finalize is not None:

@@ -28,6 +28,7 @@ import polars as pl
 
 from etl import cachefiles
 from etl.errors import UserError, read_user_text
+from etl.vectors import VectorFile
 
 log = logging.getLogger("redteam_risk.themes")
 
@@ -342,7 +343,8 @@ def assign_themes(
     attacks below ``confidence_floor`` keep that theme but are flagged in ``needs_review``.
     """
     started = time.perf_counter()
-    x = np.asarray(embeddings, dtype=np.float32)
+    # A VectorFile (etl/vectors.py) is read a chunk at a time below, never whole.
+    x = embeddings if isinstance(embeddings, VectorFile) else np.asarray(embeddings, dtype=np.float32)
     clusters = np.asarray(cluster_ids).astype(np.int64, copy=False).reshape(-1)
     if x.ndim != 2:
         raise ValueError(f"embeddings must be a 2-D array, got shape {x.shape}")
@@ -357,11 +359,11 @@ def assign_themes(
             f"encode() returns {exemplar_vecs.shape[1]}-d vectors but the embeddings are {x.shape[1]}-d; "
             "they must come from the same model"
         )
-    x = _normalise(x)
     model = train_assigner(taxonomy, encode, corpus, (exemplar_vecs, description_vecs, spans), cache_dir)
     own = np.empty((n, len(ids)), dtype=np.float32)
-    for start in range(0, n, _CHUNK_ROWS):
-        own[start : start + _CHUNK_ROWS] = model.predict(x[start : start + _CHUNK_ROWS])
+    for start in range(0, n, _CHUNK_ROWS):  # normalised chunk by chunk (row by row: the same as all at once)
+        own[start : start + _CHUNK_ROWS] = model.predict(_normalise(np.asarray(x[start : start + _CHUNK_ROWS],
+                                                                               dtype=np.float32)))
     if allowed is not None:
         own = _restrict(own, allowed, ids)
     if chunks is not None and len(chunks[0]):

@@ -130,9 +130,12 @@ class RayEngine:
 
     def place(self, placement, vectors: np.ndarray, keys: np.ndarray):
         """``etl.place.place`` as one Ray task (one task so its results equal the local engine's exactly)."""
+        from etl.vectors import as_array
+
         ray = self.ray()
         task = ray.remote(num_cpus=1, max_retries=0)(_place_one)
-        return self.get(task.remote(placement, vectors, keys), "placing rows on the last build's map")
+        # The vectors travel to the task (a worker on another node cannot read the driver's vector file).
+        return self.get(task.remote(placement, as_array(vectors), keys), "placing rows on the last build's map")
 
 
 class RayEmbedder(embed.Embedder):
@@ -144,9 +147,9 @@ class RayEmbedder(embed.Embedder):
         self._engine = engine
         self._args, self._kwargs = args, kwargs
 
-    def _embed(self, texts: list[str], keys: np.ndarray) -> np.ndarray:
+    def _embed(self, texts: list[str], keys: np.ndarray, keep: bool = True) -> np.ndarray | None:
         if len(texts) < MIN_RAY_TEXTS:
-            return super()._embed(texts, keys)
+            return super()._embed(texts, keys, keep)
         import pyarrow as pa
 
         ray = self._engine.ray()
@@ -189,7 +192,7 @@ class RayEmbedder(embed.Embedder):
         seconds = time.perf_counter() - t0
         log.info("ray: embedded %d texts on %d actor(s) in %.1f s (%.0f texts/s)", len(texts), n_actors, seconds,
                  len(texts) / max(seconds, 1e-9))
-        return out
+        return out if keep else None
 
 
 class _WorkerEmbedder(embed.Embedder):

@@ -116,6 +116,24 @@ def test_many_segments_are_merged_without_losing_vectors(tmp_path, model):
     assert make(tmp_path).encode(texts[:3]).shape == (3, 384)
 
 
+def test_encode_to_writes_the_vectors_encode_returns_to_a_file(tmp_path, model, monkeypatch):
+    texts = TEXTS * 3 + [f"another question, number {i}" for i in range(7)]
+    expected = make(tmp_path / "a", model).encode(texts)  # cold: embedded all at once
+    monkeypatch.setattr(embed, "SEGMENT_ROWS", 2)  # many cache segments, read back from disk
+    cold = make(tmp_path / "b", model)
+    out = cold.encode_to(texts, tmp_path / "v.npy", chunk_rows=4)
+    assert out.shape == (len(texts), 384) and cold.stats.embedded == 12
+    assert all(isinstance(p, (embed._Segment)) for p in cold._store.parts)  # no vector kept in memory
+    np.testing.assert_array_equal(np.load(tmp_path / "v.npy"), expected)  # same vectors, a standard .npy
+    warm = make(tmp_path / "b")
+    np.testing.assert_array_equal(warm.encode_to(texts, tmp_path / "w.npy", chunk_rows=5).read(), expected)
+    assert warm.stats.embedded == 0 and warm._model is None
+    # A segment merged away (deleted) by a concurrent run stays readable by an embedder that loaded it.
+    for path in warm.cache_path.glob("seg-*.npy"):
+        path.unlink()
+    np.testing.assert_array_equal(warm.encode(texts[:4]), expected[:4])
+
+
 def test_long_text_is_truncated_to_the_model_window(tmp_path, model):
     e = make(tmp_path, model)
     assert e.max_seq_length == 256

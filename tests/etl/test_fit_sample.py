@@ -13,7 +13,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from etl import embed, place
+from polars.testing import assert_frame_equal
+
+from etl import embed, place, settings
 from etl.demo import write_demo
 from etl.pipeline import EtlConfig, run
 from tests.etl.test_place import HashEmbedder, _config, _runs
@@ -48,8 +50,44 @@ def sampled(tmp_path_factory):
             out[name] = run(_config([data], db, folder / f"cache-{name}", fit_sample=SAMPLE, reuse=False))
             out[f"{name}_db"] = db
             out[f"{name}_published"] = _published(db)
+        # The same build with the vectors read back from disk in chunks of 64 rows (placement, labels, themes and
+        # the attack_embeddings write), on the first build's cache.
+        mp.setattr(settings, "VECTOR_CHUNK_ROWS", 64)
+        out["chunked_db"] = folder / "chunked.duckdb"
+        run(_config([data], out["chunked_db"], folder / "cache-a", fit_sample=SAMPLE, reuse=False))
+        out["chunked_tables"], out["a_tables"] = _tables(out["chunked_db"]), _tables(out["a_db"])
+        mp.undo()
+        mp.setattr(embed, "Embedder", HashEmbedder)
         out["incremental"] = run(_config([data, extra], folder / "a.duckdb", folder / "cache-a", fit_sample=SAMPLE))
     return out
+
+
+def _tables(db) -> dict[str, pl.DataFrame]:
+    """Every table of a published database (``runs`` without its run-specific columns), in a stable order."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        names = [r[0] for r in con.execute("select table_name from information_schema.tables "
+                                           "where table_type = 'BASE TABLE' order by 1").fetchall()]
+        out = {}
+        for name in names:
+            if name == "runs":
+                continue
+            out[name] = con.sql(f'select * from "{name}" order by all').pl()
+        return out
+    finally:
+        con.close()
+
+
+def test_reading_the_vectors_in_small_chunks_publishes_the_same_tables(sampled):
+    chunked, whole = sampled["chunked_tables"], sampled["a_tables"]
+    assert sorted(chunked) == sorted(whole)
+    for name in whole:
+        assert_frame_equal(chunked[name], whole[name], check_exact=True), name
+    n = whole["attacks"].height
+    assert n == ROWS and whole["attack_embeddings"].height == n  # 24 chunks of 64 vectors, none lost or repeated
+    assert whole["attack_embeddings"]["attack_id"].n_unique() == n
+    # The vector files of both builds were removed with the build.
+    assert not list(sampled["folder"].glob("*.npy")) and not list(sampled["folder"].glob(".*.npy"))
 
 
 def test_sample_rows_is_stratified_exact_and_deterministic():

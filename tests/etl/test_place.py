@@ -49,6 +49,17 @@ class HashEmbedder:
 
     __call__ = encode
 
+    def encode_to(self, texts, path, chunk_rows=None):
+        """As ``Embedder.encode_to``: the vectors written to a file ``chunk_rows`` at a time."""
+        from etl import settings
+        from etl.vectors import VectorFile
+
+        size = chunk_rows or settings.VECTOR_CHUNK_ROWS
+        out = VectorFile.create(path, len(texts), 384)
+        for lo in range(0, len(texts), size):
+            out.write(lo, self.encode(texts[lo : lo + size]))
+        return out
+
 
 def _config(inputs, db, cache, **kw) -> EtlConfig:
     return EtlConfig(inputs=tuple(inputs), db=db, cache_dir=cache, progress=False, **kw)
