@@ -30,13 +30,16 @@ DOMINANT_SHARE = 0.5
 ATTACH_MIN_RATIO = 0.5
 # Small inputs are clustered by consensus over several UMAP fits (``fit`` with ``z_extra``): one UMAP optimisation of
 # a few hundred rows lands in a different local optimum per seed, and HDBSCAN on it follows (StrongREJECT's 313
-# requests: ARI 0.56-0.73 between seeds). Up to CONSENSUS_MAX_ROWS rows the reduce stage makes CONSENSUS_FITS 5-D
-# fits (the run's seed and seeds derived from it), each is clustered as usual, and HDBSCAN, with the same settings,
-# then clusters the rows by their co-association distance (1 - the share of fits in which two rows share a cluster).
-# The extra fits cost seconds at this size; above it single fits are stable (demo: ARI 0.87 at 4,000 rows, 0.97 at
-# 38,961) and the time matters. Chosen on StrongREJECT and the demo (docs/taxonomy.md).
-CONSENSUS_MAX_ROWS = 3000
+# requests: ARI 0.56-0.73 between seeds). The reduce stage then makes several 5-D fits (the run's seed and seeds
+# derived from it), each is clustered as usual, and HDBSCAN, with the same settings, clusters the rows by their
+# co-association distance (1 - the share of fits in which two rows share a cluster). ``consensus_fits``: as many fits
+# as the extra ones' cost allows, at most CONSENSUS_FITS; the extra fits together optimise at most
+# CONSENSUS_BUDGET_ROWS rows (at UMAP's 500 epochs below 10,000 rows: the work of one 5-D fit of 40,000 rows at its
+# 200 epochs); fewer than CONSENSUS_MIN_FITS fits make no consensus, so inputs above 5,333 rows get one fit.
+# Chosen on StrongREJECT and the demo (docs/taxonomy.md "Clusters on real text").
 CONSENSUS_FITS = 16
+CONSENSUS_MIN_FITS = 4
+CONSENSUS_BUDGET_ROWS = 16_000
 
 
 def default_min_cluster_size(n: int) -> int:
@@ -51,10 +54,14 @@ def default_min_cluster_size(n: int) -> int:
 
 
 def consensus_fits(n: int) -> int:
-    """How many 5-D UMAP fits the clusters of ``n`` rows are a consensus of: ``CONSENSUS_FITS`` from ``MIN_ROWS`` up
-    to ``CONSENSUS_MAX_ROWS`` rows, else 1 (HDBSCAN on the one fit). The rule depends only on ``n``, never on the
-    seed, so two seeds always cluster the same way."""
-    return CONSENSUS_FITS if MIN_ROWS <= n <= CONSENSUS_MAX_ROWS else 1
+    """How many 5-D UMAP fits the clusters of ``n`` rows are a consensus of: 1 + ``CONSENSUS_BUDGET_ROWS`` // n, at
+    most ``CONSENSUS_FITS`` (16 up to 1,066 rows, 7 at 2,312, 5 at 4,000); 1 (HDBSCAN on the one fit) under
+    ``MIN_ROWS`` rows or when that is under ``CONSENSUS_MIN_FITS`` (above 5,333 rows). It depends only on ``n``,
+    never on the seed, so two seeds always cluster the same way."""
+    if n < MIN_ROWS:
+        return 1
+    fits = min(CONSENSUS_FITS, 1 + CONSENSUS_BUDGET_ROWS // n)
+    return fits if fits >= CONSENSUS_MIN_FITS else 1
 
 
 def default_min_samples(min_cluster_size: int) -> int:
@@ -196,8 +203,7 @@ def fit_consensus(zs: list[np.ndarray], mcs: int, ms: int, selection_method: str
     return Clustering(labels, None, strength,
                       {"min_cluster_size": mcs, "min_samples": ms, "chosen_by": chosen_by,
                        "attached": n_noise_raw - n_noise,
-                       "consensus": {"fits": len(zs), "max_rows": CONSENSUS_MAX_ROWS,
-                                     "clusters_per_fit": per_fit}})
+                       "consensus": {"fits": len(zs), "clusters_per_fit": per_fit}})
 
 
 def co_association(labelings: list[np.ndarray]) -> np.ndarray:

@@ -142,7 +142,7 @@ def fit_parameters(model_id: str, precision: str, embed_text: str, seed: int, mi
                    "map_min_dist": reduce.MAP_MIN_DIST, "cluster_min_dist": reduce.CLUSTER_MIN_DIST,
                    "init": reduce.INIT, "n_epochs": reduce.N_EPOCHS, "exact_knn_max_rows": reduce.EXACT_KNN_MAX_ROWS},
         "cluster": {"selection_method": cluster.SELECTION_METHOD, "dominant_share": cluster.DOMINANT_SHARE,
-                    "consensus_fits": cluster.CONSENSUS_FITS, "consensus_max_rows": cluster.CONSENSUS_MAX_ROWS},
+                    "consensus": [cluster.CONSENSUS_FITS, cluster.CONSENSUS_MIN_FITS, cluster.CONSENSUS_BUDGET_ROWS]},
         "versions": versions,
         **({} if backend == "torch" else {"embed_backend": backend}),
         **({} if fit_sample is None else {"fit_sample": fit_sample}),
