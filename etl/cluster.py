@@ -1,4 +1,4 @@
-"""Cluster stage: HDBSCAN on the 5-D UMAP output.
+"""Cluster stage: HDBSCAN on the 5-D UMAP output (for small inputs, on the consensus of several UMAP fits).
 
 Input: an (n, k) float32 matrix (``Reduced.z``). Output: an (n,) int32 array of raw cluster labels,
 ``-1`` for points HDBSCAN leaves unclustered (noise; they are kept, never dropped). The raw numbers

@@ -95,6 +95,8 @@ def test_full_fit_saves_a_state_and_records_its_mode(built):
     placement = cold_run["placement"]
     assert {k: placement[k] for k in ("mode", "base_run")} == {"mode": "full", "base_run": built["cold"].run_id}
     assert placement["hdbscan"]["min_cluster_size"] >= 5 and placement["hdbscan"]["attached"] >= 0
+    # a build this small is clustered by consensus of several UMAP fits, recorded with the settings
+    assert placement["hdbscan"]["consensus"]["fits"] == cluster.consensus_fits(OLD_ROWS) > 1
     assert cold_run["recluster_share"] == place.DEFAULT_RECLUSTER_SHARE
     state = place.load_state(built["cache"], built["cold"].run_id)
     assert state is not None and len(state.keys) == OLD_ROWS
