@@ -189,7 +189,9 @@ def _run(config: EtlConfig, engine, work: list[Path]) -> RunSummary:
                                         config.min_cluster_size, cache_dir, timer)
     if placed is None and on_sample is None:
         with timer.stage("reduce"):
-            reduced = reduce.reduce(vectors, seed=config.seed, cache_dir=cache_dir)
+            # Small inputs: several 5-D fits, clustered by consensus (etl/cluster.py, consensus_fits).
+            reduced = reduce.reduce(vectors, seed=config.seed, cache_dir=cache_dir,
+                                    consensus_fits=cluster.consensus_fits(len(vectors)))
     else:
         reduced = (placed or on_sample[0]).reduced
     with timer.stage("cluster"):
@@ -206,7 +208,7 @@ def _run(config: EtlConfig, engine, work: list[Path]) -> RunSummary:
             strength = placed.strength
             placement_info = placement.info()
         else:
-            clustering = cluster.fit(reduced.z, min_cluster_size=config.min_cluster_size)
+            clustering = cluster.fit(reduced.z, min_cluster_size=config.min_cluster_size, z_extra=reduced.z_extra)
             raw_clusters = clustering.labels
             strength = clustering.strength
             place.save_state(cache_dir, run_id, fit, keys, reduced, clustering, attacks["attack_id"].to_list())

@@ -69,7 +69,8 @@ class State:
     ``keys`` (n,) ``V16`` text keys; ``xy`` (n, 2) and ``z`` (n, 5) float32 UMAP coordinates; ``raw_labels``
     (n,) int32 HDBSCAN labels. ``clusterer``: the fitted ``hdbscan.HDBSCAN``. ``n_neighbors``: the k of the
     fit's neighbour graph. ``fit``: the parameters the fit depended on (``fit_parameters``). ``cluster_ids``:
-    raw label -> the cluster id that build published (``etl.label.stable_ids``)."""
+    raw label -> the cluster id that build published (``etl.label.stable_ids``). ``clusterer`` is None for a
+    consensus clustering: new rows then take their neighbours' clusters (``neighbour_labels``)."""
 
     run_id: str
     fit: dict
@@ -140,7 +141,8 @@ def fit_parameters(model_id: str, precision: str, embed_text: str, seed: int, mi
         "reduce": {"n_neighbors": reduce.N_NEIGHBORS, "cluster_dims": reduce.CLUSTER_DIMS,
                    "map_min_dist": reduce.MAP_MIN_DIST, "cluster_min_dist": reduce.CLUSTER_MIN_DIST,
                    "init": reduce.INIT, "n_epochs": reduce.N_EPOCHS, "exact_knn_max_rows": reduce.EXACT_KNN_MAX_ROWS},
-        "cluster": {"selection_method": cluster.SELECTION_METHOD, "dominant_share": cluster.DOMINANT_SHARE},
+        "cluster": {"selection_method": cluster.SELECTION_METHOD, "dominant_share": cluster.DOMINANT_SHARE,
+                    "consensus": [cluster.CONSENSUS_FITS, cluster.CONSENSUS_MIN_FITS, cluster.CONSENSUS_BUDGET_ROWS]},
         "versions": versions,
         **({} if backend == "torch" else {"embed_backend": backend}),
         **({} if fit_sample is None else {"fit_sample": fit_sample}),
@@ -160,8 +162,11 @@ def save_state(
     ``clustering`` (``etl.cluster.Clustering``), ``attack_ids`` (n,) (to record the cluster ids the build
     publishes). Written to a temporary file and renamed into place; only the newest ``STATE_KEEP`` states
     are kept. Returns the path, or None when there is nothing to place against
-    (tiny input: PCA or no HDBSCAN model) or the cache cannot be written (a warning; the build goes on)."""
-    if reduced.method not in ("umap", "sampled") or clustering.model is None:
+    (tiny input: PCA or no HDBSCAN model) or the cache cannot be written (a warning; the build goes on).
+    A consensus clustering (``etl.cluster.fit_consensus``) has no model; its state places new rows by their
+    neighbours' clusters (``neighbour_labels``)."""
+    consensus = bool((clustering.settings or {}).get("consensus"))
+    if reduced.method not in ("umap", "sampled") or (clustering.model is None and not consensus):
         log.info("place: no placement state for this build (too few rows for UMAP and HDBSCAN)")
         return None
     from etl.label import stable_ids
@@ -171,7 +176,7 @@ def save_state(
     raw = np.asarray(clustering.labels, dtype=np.int32)
     ids = stable_ids(raw, attack_ids)
     _, first = np.unique(raw, return_index=True)
-    if getattr(model, "_prediction_data", None) is None:
+    if model is not None and getattr(model, "_prediction_data", None) is None:
         model.generate_prediction_data()  # done once here so that every placement run saves the time
     payload = {
         "format": STATE_FORMAT, "version": STATE_VERSION, "run_id": run_id, "fit": fit,
@@ -217,7 +222,8 @@ def load_state(cache_dir: Path, run_id: str) -> State | None:
         n = len(state.keys)
         if (state.run_id != run_id or state.keys.dtype != np.dtype("V16") or state.xy.shape != (n, 2)
                 or state.z.ndim != 2 or len(state.z) != n or state.raw_labels.shape != (n,)
-                or not 0 < state.n_neighbors < n or not hasattr(state.clusterer, "condensed_tree_")
+                or not 0 < state.n_neighbors < n
+                or not (state.clusterer is None or hasattr(state.clusterer, "condensed_tree_"))
                 or not set(np.unique(state.raw_labels).tolist()) <= set(state.cluster_ids)
                 or (state.reference is not None and state.reference.shape != (n,))):
             raise ValueError("inconsistent contents")
@@ -385,7 +391,7 @@ def _place_texts(state: State, vectors: np.ndarray, rows: np.ndarray, ref_vector
     from etl import cluster, reduce
 
     reduce.prepare_umap_kernels()
-    ref_xy, ref_z = state.xy[ref_rows], state.z[ref_rows]
+    ref_xy, ref_z, ref_labels = state.xy[ref_rows], state.z[ref_rows], state.raw_labels[ref_rows]
     k, rd = state.n_neighbors, state.fit["reduce"]
     m = len(rows)
     xy = np.empty((m, 2), dtype=np.float32)
@@ -406,8 +412,11 @@ def _place_texts(state: State, vectors: np.ndarray, rows: np.ndarray, ref_vector
         if not (np.isfinite(xy[lo:hi]).all() and np.isfinite(z[lo:hi]).all()):
             raise ValueError("UMAP's transform gave non-finite coordinates")
         t2 = time.perf_counter()
-        labels[lo:hi], strength[lo:hi] = cluster.predict_with_strength(state.clusterer, z[lo:hi])
-        if attach:
+        if state.clusterer is None:  # a consensus clustering: no model to predict with
+            labels[lo:hi], strength[lo:hi] = neighbour_labels(ref_labels[indices])
+        else:
+            labels[lo:hi], strength[lo:hi] = cluster.predict_with_strength(state.clusterer, z[lo:hi])
+        if attach and state.clusterer is not None:
             labels[lo:hi], strength[lo:hi] = cluster.attach_noise(state.clusterer, z[lo:hi], labels[lo:hi],
                                                                   strength[lo:hi])
         totals["knn"] += t1 - t0
@@ -425,6 +434,22 @@ def _place_texts(state: State, vectors: np.ndarray, rows: np.ndarray, ref_vector
     log.info("place: placed %d texts in %d chunk(s) on %d thread(s) in %.1f s", m, len(starts), workers,
              seconds["place_wall"])
     return xy, z, labels, strength
+
+
+def neighbour_labels(votes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Raw labels and strengths of new rows from ``votes`` ((m, k) int: the raw labels of each row's k nearest
+    fitted rows, nearest first; -1 = unclustered): the label most of them have, unclustered included (ties to the
+    label of the nearer row), with the share of the k that have it as strength (0 when unclustered). How new rows
+    join a consensus clustering, which has no HDBSCAN model to predict with. Returns ((m,) int32, (m,) float64)."""
+    m, k = votes.shape
+    labels = np.full(m, -1, dtype=np.int32)
+    strength = np.zeros(m)
+    for r in range(m):
+        values, first, counts = np.unique(votes[r], return_index=True, return_counts=True)
+        best = np.lexsort((first, -counts))[0]  # most votes, then the nearest
+        labels[r] = values[best]
+        strength[r] = counts[best] / k if values[best] >= 0 else 0.0
+    return labels, strength
 
 
 def sample_rows(strata: pl.DataFrame, size: int, seed: int) -> np.ndarray:

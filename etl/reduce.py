@@ -1,7 +1,8 @@
 """Reduce stage: UMAP of the embeddings to 2-D (the map) and to 5-D (the clustering input).
 
 Input: an (n, d) float32 matrix of unit vectors. Output: ``Reduced`` with ``xy`` (n, 2) and ``z``
-(n, 5), both float32 in UMAP's arbitrary units.
+(n, 5), both float32 in UMAP's arbitrary units, and for small inputs more 5-D fits with seeds derived
+from the run's (``z_extra``; ``etl.cluster`` clusters their consensus).
 
 The cosine k-nearest-neighbour graph is the expensive shared part: it is computed once (exactly,
 up to ``EXACT_KNN_MAX_ROWS`` rows; pynndescent above) and handed to both UMAP fits through
@@ -52,8 +53,9 @@ class Reduced:
     """``xy``: (n, 2) map coordinates; ``z``: (n, 5) clustering input; both float32.
 
     ``method`` is "umap", "pca" for tiny inputs, or "placed" when ``etl.place`` put the rows on an
-    earlier fit's map. ``seconds`` times the sub-steps (knn, umap_5d, umap_2d). ``models`` holds the
-    fitted (map, cluster) UMAP objects when asked for (``keep_models``).
+    earlier fit's map. ``seconds`` times the sub-steps (knn, umap_5d, umap_2d, umap_5d_extra). ``models``
+    holds the fitted (map, cluster) UMAP objects when asked for (``keep_models``). ``z_extra``: the
+    additional 5-D fits asked for by ``consensus_fits`` (each (n, 5) float32; empty otherwise).
     """
 
     xy: np.ndarray
@@ -61,6 +63,7 @@ class Reduced:
     method: str
     seconds: dict[str, float] = field(default_factory=dict)
     models: tuple[Any, Any] | None = None
+    z_extra: tuple[np.ndarray, ...] = ()
 
 
 def configure_numba_cache(cache_dir: Path | str | None = None) -> Path:
@@ -100,9 +103,12 @@ def reduce(
     n_epochs: int | None = N_EPOCHS,
     keep_models: bool = False,
     cache_dir: Path | str | None = None,
+    consensus_fits: int = 1,
 ) -> Reduced:
     """UMAP ``vectors`` (n, d unit vectors, cosine metric) to 2-D and ``cluster_dims``-D with ``seed``.
 
+    ``consensus_fits`` > 1 makes that many ``cluster_dims``-D fits in all: the one with ``seed`` (``z``) and
+    the others (``z_extra``) with seeds derived from it (``derived_seed``), on the same neighbour graph.
     The same vectors and seed give identical output. Inputs under ``MIN_UMAP_ROWS`` rows get PCA
     instead (padded with zeros when there are fewer components than dimensions). With
     ``cache_dir``, the result is stored under ``<cache_dir>/reduce`` keyed by the exact vectors,
@@ -121,7 +127,7 @@ def reduce(
         return out
     params = {"seed": seed, "n_neighbors": n_neighbors, "cluster_dims": cluster_dims,
               "map_min_dist": map_min_dist, "cluster_min_dist": cluster_min_dist, "init": init,
-              "n_epochs": n_epochs}
+              "n_epochs": n_epochs, **({"consensus_fits": consensus_fits} if consensus_fits > 1 else {})}
     cache_file = _result_path(cache_dir, x, params) if cache_dir is not None and not keep_models else None
     cached = _read_result(cache_file) if cache_file is not None else None
     if cached is not None:
@@ -147,11 +153,11 @@ def reduce(
     log.info("reduce: %d-nearest-neighbour graph (%s) in %.1f s",
              k, "exact" if knn_index is None else "pynndescent", seconds["knn"])
 
-    def fit(dims: int, min_dist: float) -> tuple[Any, np.ndarray, float]:
+    def fit(dims: int, min_dist: float, fit_seed: int = seed) -> tuple[Any, np.ndarray, float]:
         t0 = time.perf_counter()
         model = umap.UMAP(
             n_neighbors=k, n_components=dims, min_dist=min_dist, metric="cosine",
-            random_state=seed, n_jobs=1, low_memory=True, init=init, n_epochs=n_epochs,
+            random_state=fit_seed, n_jobs=1, low_memory=True, init=init, n_epochs=n_epochs,
             precomputed_knn=(knn_indices, knn_dists, knn_index),
         )
         emb = model.fit_transform(x)
@@ -168,17 +174,30 @@ def reduce(
         warnings.filterwarnings("ignore", message=".*knn_search_index.*")
         job_5d = pool.submit(fit, cluster_dims, cluster_min_dist)
         job_2d = pool.submit(fit, 2, map_min_dist)
+        jobs_extra = [pool.submit(fit, cluster_dims, cluster_min_dist, derived_seed(seed, i))
+                      for i in range(1, max(consensus_fits, 1))]
         (model_5d, z, seconds["umap_5d"]), (model_2d, xy, seconds["umap_2d"]) = job_5d.result(), job_2d.result()
+        extra = [job.result() for job in jobs_extra]
     log.info("reduce: UMAP to %d-D in %.1f s, to 2-D in %.1f s (in parallel)",
              cluster_dims, seconds["umap_5d"], seconds["umap_2d"])
+    if extra:
+        seconds["umap_5d_extra"] = sum(e[2] for e in extra)
+        log.info("reduce: %d more %d-D fits for the cluster consensus in %.1f s (summed over threads)",
+                 len(extra), cluster_dims, seconds["umap_5d_extra"])
     out = Reduced(
         xy=xy, z=z, method="umap", seconds={k: round(v, 3) for k, v in seconds.items()},
-        models=(model_2d, model_5d) if keep_models else None,
+        models=(model_2d, model_5d) if keep_models else None, z_extra=tuple(e[1] for e in extra),
     )
     if cache_file is not None:
         _write_result(cache_file, out)
     log.info("reduce: done in %.1f s", time.perf_counter() - start)
     return out
+
+
+def derived_seed(seed: int, i: int) -> int:
+    """The UMAP seed of the ``i``-th extra fit of a run with ``seed`` (``i`` >= 1): a value of numpy's
+    ``SeedSequence([seed, i])``, so the extra fits of different run seeds do not share seeds."""
+    return int(np.random.SeedSequence([seed, i]).generate_state(1)[0] % (2**31 - 1))
 
 
 RESULT_CACHE_KEEP = 20  # newest results kept; each is about 28 bytes per attack
@@ -196,7 +215,8 @@ def _result_path(cache_dir: Path | str, x: np.ndarray, params: dict) -> Path:
 def _read_result(path: Path) -> Reduced | None:
     try:
         with np.load(path, allow_pickle=False) as data:
-            out = Reduced(xy=data["xy"], z=data["z"], method="umap", seconds={"cached": 0.0})
+            extra = tuple(data["z_extra"]) if "z_extra" in data.files else ()
+            out = Reduced(xy=data["xy"], z=data["z"], method="umap", seconds={"cached": 0.0}, z_extra=extra)
         cachefiles.touch(path)
         return out
     except FileNotFoundError:
@@ -208,7 +228,8 @@ def _read_result(path: Path) -> Reduced | None:
 
 def _write_result(path: Path, result: Reduced) -> None:
     try:
-        cachefiles.write_whole(path, lambda fh: np.savez(fh, xy=result.xy, z=result.z), RESULT_CACHE_KEEP)
+        extra = {"z_extra": np.stack(result.z_extra)} if result.z_extra else {}
+        cachefiles.write_whole(path, lambda fh: np.savez(fh, xy=result.xy, z=result.z, **extra), RESULT_CACHE_KEEP)
     except OSError as exc:  # a read-only or full cache must not fail the build
         log.warning("reduce: could not cache the result in %s: %s", path.parent, exc)
 

@@ -106,6 +106,8 @@ def test_full_fit_saves_a_state_and_records_its_mode(built):
     placement = cold_run["placement"]
     assert {k: placement[k] for k in ("mode", "base_run")} == {"mode": "full", "base_run": built["cold"].run_id}
     assert placement["hdbscan"]["min_cluster_size"] >= 5 and placement["hdbscan"]["attached"] >= 0
+    # a build this small is clustered by consensus of several UMAP fits, recorded with the settings
+    assert placement["hdbscan"]["consensus"]["fits"] == cluster.consensus_fits(OLD_ROWS) > 1
     assert cold_run["recluster_share"] == place.DEFAULT_RECLUSTER_SHARE
     state = place.load_state(built["cache"], built["cold"].run_id)
     assert state is not None and len(state.keys) == OLD_ROWS
@@ -393,3 +395,45 @@ def test_new_rows_of_a_subtopic_land_in_its_cluster(tmp_path):
     placed = attacks.filter(pl.col("is_new")).join(home, on="subtopic")
     assert placed.height >= 80
     assert (placed["cluster_id"] == placed["home"]).mean() >= 0.6
+
+
+# --- consensus clusterings (small inputs) have no HDBSCAN model -----------------------------------------------
+
+def test_neighbour_labels_take_the_majority_of_the_nearest_fitted_rows():
+    votes = np.array([[1, 1, 2, -1, 2],    # 1 and 2 tie: the nearer one wins
+                      [-1, 3, -1, 3, -1],  # most neighbours are unclustered
+                      [0, 2, 2, 2, 0]])
+    labels, strength = place.neighbour_labels(votes)
+    assert labels.tolist() == [1, -1, 2]
+    np.testing.assert_allclose(strength, [0.4, 0.0, 0.6])
+
+
+def test_a_consensus_fit_saves_a_state_that_places_new_rows_by_their_neighbours(tmp_path):
+    rng = np.random.default_rng(5)
+    centres = rng.standard_normal((3, 64))
+    x = np.vstack([c + 0.3 * rng.standard_normal((70, 64)) for c in centres]).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    truth = np.repeat([0, 1, 2], 70)
+    new = np.arange(0, 210, 7)  # every 7th row is new in the second run
+    old = np.setdiff1d(np.arange(210), new)
+    texts = [f"t{i}" for i in range(210)]
+    keys = embed.text_keys(texts)
+    reduced = reduce.reduce(x[old], seed=0, consensus_fits=4)
+    clustering = cluster.fit(reduced.z, z_extra=reduced.z_extra)
+    assert clustering.model is None and clustering.settings["consensus"]["fits"] == 4
+    assert int(clustering.labels.max()) + 1 == 3
+    path = place.save_state(tmp_path, "run-c", _fit(), keys[old], reduced, clustering, [texts[i] for i in old])
+    assert path is not None
+    state = place.load_state(tmp_path, "run-c")
+    assert state is not None and state.clusterer is None
+    runs = pl.DataFrame({"run_id": ["run-c"], "status": ["published"],
+                         "parameters": [json.dumps({"placement": {"mode": "full", "base_run": "run-c"}})]})
+    plan = place.prepare(tmp_path, runs, keys, _fit(), 0.2)
+    assert plan is not None and plan.n_new == len(new)
+    placed = place.place(plan, x, keys)
+    assert placed is not None
+    np.testing.assert_array_equal(placed.raw_labels[old], clustering.labels)
+    # each new row joins the cluster holding the fitted rows of its own group
+    group_cluster = {g: np.bincount(clustering.labels[truth[old] == g]).argmax() for g in range(3)}
+    assert placed.raw_labels[new].tolist() == [group_cluster[g] for g in truth[new]]
+    assert ((placed.strength[new] > 0.5) & (placed.strength[new] <= 1)).all()

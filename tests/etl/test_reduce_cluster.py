@@ -170,3 +170,65 @@ def test_noise_is_attached_to_its_nearest_cluster_with_its_strength():
     assert attached[-1] == -1 and strength[-1] == 0
     assert ((strength[left_out] > 0) & (strength[left_out] <= 1)).all()
     np.testing.assert_array_equal(np.delete(attached, left_out), np.delete(result.labels, left_out))
+
+
+# --- consensus of several fits (small inputs) ---------------------------------------------------------------
+
+def test_consensus_fits_depend_only_on_the_row_count():
+    fits = {n: cluster_mod.consensus_fits(n) for n in (49, 50, 313, 1066, 1067, 2312, 4000, 5333, 5334, 38_961)}
+    assert fits == {49: 1, 50: 16, 313: 16, 1066: 16, 1067: 15, 2312: 7, 4000: 5, 5333: 4, 5334: 1, 38_961: 1}
+    # the extra fits never optimise more rows than the budget
+    assert all((k - 1) * n <= cluster_mod.CONSENSUS_BUDGET_ROWS for n, k in fits.items())
+
+
+def test_reduce_makes_extra_fits_with_derived_seeds_and_caches_them(tmp_path, data, reduced):
+    out = reduce.reduce(data[0], seed=7, consensus_fits=3, cache_dir=tmp_path)
+    # the run's own fits are those of a single-fit reduce with the seed; the extra fits are different layouts
+    np.testing.assert_array_equal(out.z, reduced.z)
+    np.testing.assert_array_equal(out.xy, reduced.xy)
+    assert len(out.z_extra) == 2 and all(e.shape == reduced.z.shape and np.isfinite(e).all() for e in out.z_extra)
+    assert not np.array_equal(out.z_extra[0], out.z) and not np.array_equal(out.z_extra[0], out.z_extra[1])
+    assert "umap_5d_extra" in out.seconds
+    # another run seed derives other seeds for its extra fits
+    assert {reduce.derived_seed(7, i) for i in (1, 2)}.isdisjoint({reduce.derived_seed(8, i) for i in (1, 2)} | {7, 8})
+    cached = reduce.reduce(data[0], seed=7, consensus_fits=3, cache_dir=tmp_path)
+    assert cached.seconds == {"cached": 0.0} and len(cached.z_extra) == 2
+    for a, b in zip(cached.z_extra, out.z_extra, strict=True):
+        np.testing.assert_array_equal(a, b)
+    single = reduce.reduce(data[0], seed=7, cache_dir=tmp_path)  # not the consensus result read back
+    assert single.z_extra == () and single.seconds != {"cached": 0.0}
+
+
+def _fits_of_three_groups(seed: int, merge_first_two: bool) -> np.ndarray:
+    """A 5-D "fit" of 3 groups of 60 rows (rows 0-59, 60-119, 120-179) plus one outlier row, the groups placed at
+    seed-dependent spots (so cluster numbers differ between fits); optionally the first two groups overlap."""
+    rng = np.random.default_rng(seed)
+    spots = rng.permutation(np.array([[0.0] * 5, [10.0] * 5, [-10.0] * 5]))
+    if merge_first_two:
+        spots[1] = spots[0] + 0.3
+    z = np.vstack([s + rng.normal(scale=0.6, size=(60, 5)) for s in spots] + [np.full((1, 5), 80.0)])
+    return z
+
+
+def test_consensus_keeps_the_groups_most_fits_agree_on():
+    fits = [_fits_of_three_groups(s, merge_first_two=(s == 2)) for s in range(5)]  # one fit of five merges two groups
+    single = cluster_mod.fit(fits[2])
+    assert int(single.labels[:180].max()) + 1 == 2  # that fit alone finds only two groups
+    result = cluster_mod.fit(fits[0], z_extra=fits[1:])
+    truth = np.repeat([0, 1, 2], 60)
+    labels = result.labels
+    assert result.model is None and result.settings["consensus"]["fits"] == 5
+    assert int(labels.max()) + 1 == 3
+    assert all(len(set(labels[:180][truth == g])) == 1 for g in range(3)) and len(set(labels[[0, 60, 120]])) == 3
+    assert labels[0] == 0 and labels[60] == 1 and labels[120] == 2  # numbered by first row, not by any fit
+    assert labels[-1] == -1 and result.strength[-1] == 0  # never clustered with anyone
+    assert ((result.strength[:180] > 0.5) & (result.strength[:180] <= 1)).all()
+    # the order of the fits does not matter
+    again = cluster_mod.fit(fits[3], z_extra=[fits[1], fits[4], fits[0], fits[2]])
+    np.testing.assert_array_equal(again.labels, labels)
+    np.testing.assert_allclose(again.strength, result.strength, atol=1e-6)
+
+
+def test_co_association_counts_shared_clusters_only():
+    co = cluster_mod.co_association([np.array([0, 0, 1, -1]), np.array([1, 1, 1, -1])])
+    np.testing.assert_allclose(co, [[1, 1, 0.5, 0], [1, 1, 0.5, 0], [0.5, 0.5, 1, 0], [0, 0, 0, 0]])
