@@ -40,7 +40,12 @@ CLUSTER_MIN_DIST = 0.0  # packs points tightly, which is what a density-based cl
 # UMAP's default spectral start costs more than the whole optimisation on clumpy data with several
 # graph components (and can fail there); a PCA start is cheap and deterministic.
 INIT = "pca"
-N_EPOCHS = None  # umap's default: 500 up to 10,000 rows, 200 above
+N_EPOCHS = None  # LARGE_INPUT_EPOCHS above LARGE_INPUT_ROWS rows, else umap's default (500)
+# umap's default above 10,000 rows is 200 epochs. On the 38,961-row demo 100 epochs clustered as well (NMI vs the
+# true subtopics 0.963 / 0.956 for seeds 0 / 1 against 0.961 / 0.961; seed-to-seed ARI 0.959 against 0.966) in
+# two thirds of the reduce time, the largest cost of a cold build after the embedding.
+LARGE_INPUT_ROWS = 10_000
+LARGE_INPUT_EPOCHS = 100
 MIN_UMAP_ROWS = 50  # below this UMAP's neighbourhood graph is meaningless; PCA is used instead
 # Up to this many rows the neighbour graph is computed exactly (blocked matrix products): at 40k rows
 # that costs less CPU than pynndescent, whose main kernels numba cannot cache and recompiles in every
@@ -125,6 +130,7 @@ def reduce(
         out = Reduced(xy=z[:, :2].copy(), z=z, method="pca")
         log.info("reduce: done in %.1f s", time.perf_counter() - start)
         return out
+    n_epochs = epochs_for(n, n_epochs)
     params = {"seed": seed, "n_neighbors": n_neighbors, "cluster_dims": cluster_dims,
               "map_min_dist": map_min_dist, "cluster_min_dist": cluster_min_dist, "init": init,
               "n_epochs": n_epochs, **({"consensus_fits": consensus_fits} if consensus_fits > 1 else {})}
@@ -192,6 +198,14 @@ def reduce(
         _write_result(cache_file, out)
     log.info("reduce: done in %.1f s", time.perf_counter() - start)
     return out
+
+
+def epochs_for(n: int, n_epochs: int | None = N_EPOCHS) -> int | None:
+    """The UMAP epochs of a fit on ``n`` rows: ``n_epochs`` when given, else ``LARGE_INPUT_EPOCHS`` above
+    ``LARGE_INPUT_ROWS`` rows and umap's own default (None: 500 epochs) up to it."""
+    if n_epochs is not None:
+        return n_epochs
+    return LARGE_INPUT_EPOCHS if n > LARGE_INPUT_ROWS else None
 
 
 def derived_seed(seed: int, i: int) -> int:

@@ -232,3 +232,11 @@ def test_consensus_keeps_the_groups_most_fits_agree_on():
 def test_co_association_counts_shared_clusters_only():
     co = cluster_mod.co_association([np.array([0, 0, 1, -1]), np.array([1, 1, 1, -1])])
     np.testing.assert_allclose(co, [[1, 1, 0.5, 0], [1, 1, 0.5, 0], [0.5, 0.5, 1, 0], [0, 0, 0, 0]])
+
+
+def test_large_inputs_get_fewer_umap_epochs_small_ones_umaps_default():
+    from etl.reduce import LARGE_INPUT_EPOCHS, LARGE_INPUT_ROWS, epochs_for
+
+    assert epochs_for(LARGE_INPUT_ROWS) is None  # umap's default (500) up to the threshold
+    assert epochs_for(LARGE_INPUT_ROWS + 1) == LARGE_INPUT_EPOCHS < 200  # fewer than umap's 200 above it
+    assert epochs_for(LARGE_INPUT_ROWS + 1, 300) == 300 and epochs_for(10, 7) == 7  # an explicit count wins
