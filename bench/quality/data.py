@@ -67,6 +67,19 @@ def load_sets(names: list[str] | None = None) -> list[LabelledSet]:
     return out
 
 
+def normalise(text: str) -> str:
+    """The form two requests are compared in to find duplicates: lower case, runs of white space as one space."""
+    return " ".join(text.lower().split())
+
+
+def held_out_texts() -> set[str]:
+    """Every request of the evaluation sets (the labelled sets and the hh-rlhf first turns), ``normalise``d: what a
+    training corpus must not contain, so each set stays held out. Needs ``shared_available()``."""
+    out = {normalise(t) for s in load_sets() for t in s.texts}
+    out.update(normalise(t) for t in load_hh_rlhf())
+    return out
+
+
 def load_hh_rlhf() -> list[str]:
     """First human turn of each real harmless-base conversation (the ``chosen`` transcript)."""
     out = []

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -84,7 +85,9 @@ def test_a_page_that_raises_is_reported_as_an_error(e2e_db: Path, tmp_path: Path
         return results, errors
 
     try:
-        results, errors = asyncio.run(sessions())
+        # a thread of its own: an earlier Playwright (sync API) test in this worker may leave an event loop running
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            results, errors = pool.submit(asyncio.run, sessions()).result()
     finally:
         load.stop_server(server)
     # session 0 opens at Data & runs and stops there; session 1 opens at the Overview, then fails on Data & runs
