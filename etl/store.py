@@ -68,7 +68,8 @@ def create_views(con: duckdb.DuckDBPyConnection) -> None:
         pending = [name for name, _ in failed]
 
 
-def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, chunk_rows: int | None = None) -> None:
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame,
+                 chunk_rows: int | None = None) -> None:
     """Insert ``frame`` into ``table`` by column name (columns the frame lacks stay null/default), in order; with
     ``chunk_rows``, that many rows at a time (only one slice is converted to Arrow at once)."""
     if frame.height == 0:
