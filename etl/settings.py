@@ -30,7 +30,8 @@ VECTOR_CHUNK_ROWS = 65_536
 # buffer pool is capped at BUILD_MEMORY_LIMIT (it spills to ``<build>.tmp`` beyond it) instead of its default of 80 %
 # of the machine's memory, so the tables it has written do not stay resident. Measured on a 40k-row build's tables
 # copied 1, 4 and 8 times (bench/results/2026-11-30-scale-memory.md): write_build's peak above its frames was 243,
-# 489 MB uncapped and 140, 279, 285 MB with these values: flat above ~160k rows; the publish ~1.5x slower.
+# 489 MB uncapped and 140, 279, 285 MB with these values (299 MB at 25x, 1M attacks): flat above ~160k rows; the
+# publish ~1.5x slower. 128MB failed with DuckDB's out-of-memory error at 4x (the primary-key indexes stay in memory).
 BUILD_INSERT_ROWS = 8_192
 BUILD_MEMORY_LIMIT = "256MB"
 MIN_FIT_SAMPLE = 100  # a smaller sample cannot carry a map and clusters for the rows placed on it
