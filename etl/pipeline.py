@@ -262,6 +262,12 @@ def _run(config: EtlConfig, engine, work: list[Path]) -> RunSummary:
                      len(unmapped_categories), json.dumps(unmapped_categories, ensure_ascii=False)[:500])
 
     with timer.stage("publish"):
+        # Only the frames the build is written from stay alive: the per-row Python lists are dropped once turned into
+        # columns, and the attacks and turns frames are handed to store.write_build (``frames``), which lets go of
+        # each once written.
+        attack_ids = attacks["attack_id"]
+        inputs, rejected, frames = ingested.inputs, ingested.rejected, {"turns": ingested.turns}
+        del ingested
         attacks = attacks.with_columns(
             pl.Series("embed_text", texts, dtype=pl.String),
             pl.Series("cluster_id", labelled.cluster_ids, dtype=pl.Int32),
@@ -275,18 +281,20 @@ def _run(config: EtlConfig, engine, work: list[Path]) -> RunSummary:
             pl.Series("x", reduced.xy[:, 0].astype(np.float64)),
             pl.Series("y", reduced.xy[:, 1].astype(np.float64)),
         )
-        attacks = conform(attacks, {**ATTACK_COLUMNS, **ANALYTICS_COLUMNS})
+        del texts, theme_input, theme_source, same, allowed_themes, keys, theme_vectors, chunk_vectors
+        frames["attacks"] = conform(attacks, {**ATTACK_COLUMNS, **ANALYTICS_COLUMNS})
+        del attacks
+        n_duplicates = int(frames["attacks"]["is_duplicate"].sum())
         clusters = labelled.clusters.with_columns(
             pl.col("cluster_id").replace_strict(assigned.cluster_theme, default="other", return_dtype=pl.String).alias("theme")
         )
-        n_duplicates = int(attacks["is_duplicate"].sum())
         finished_at = datetime.now(timezone.utc).replace(tzinfo=None)
         runs = _runs_history(store.read_previous_runs(db), {
             "run_id": run_id,
             "started_at": started_at,
             "finished_at": finished_at,
             "status": "published",
-            "inputs": json.dumps([asdict(s) for s in ingested.inputs]),
+            "inputs": json.dumps([asdict(s) for s in inputs]),
             "n_read": n_read,
             "n_loaded": n_loaded,
             "n_rejected": n_rejected,
@@ -303,17 +311,17 @@ def _run(config: EtlConfig, engine, work: list[Path]) -> RunSummary:
             "stage_seconds": json.dumps(timer.seconds),
             "is_demo": _is_demo(config.inputs),
         })
-        rejected = ingested.rejected.with_columns(pl.lit(run_id).alias("run_id"))
+        rejected = rejected.with_columns(pl.lit(run_id).alias("run_id"))
         build = store.build_path(db, run_id)
         try:
             store.write_build(build, {
-                "attacks": attacks,
-                "turns": ingested.turns,
+                "attacks": lambda: frames.pop("attacks"),
+                "turns": lambda: frames.pop("turns"),
                 "rejected_rows": rejected,
                 "clusters": clusters,
                 "themes": taxonomy.to_frame(),
                 "runs": runs,
-                "attack_embeddings": _embedding_frames(attacks["attack_id"], vectors),
+                "attack_embeddings": _embedding_frames(attack_ids, vectors),
             }, finalize=metrics.materialize)
             store.publish(build, db, config.keep_runs)
         except BaseException:

@@ -25,6 +25,15 @@ DEFAULT_EMBEDDING_BACKEND = "torch"
 DEFAULT_FIT_SAMPLE: int | None = 40_000
 # Rows of 384-d vectors a build reads from its vector file at once (placement, themes, the attack_embeddings write).
 VECTOR_CHUNK_ROWS = 65_536
+# Writing the build database (etl/store.py write_build): frames are inserted this many rows at a time (so only one
+# slice of a frame is converted to Arrow at once), each table is checkpointed to disk once written, and DuckDB's
+# buffer pool is capped at BUILD_MEMORY_LIMIT (it spills to ``<build>.tmp`` beyond it) instead of its default of 80 %
+# of the machine's memory, so the tables it has written do not stay resident. Measured on a 40k-row build's tables
+# copied 1, 4 and 8 times (bench/results/2026-11-30-scale-memory.md): write_build's peak above its frames was 243,
+# 489 MB uncapped and 140, 279, 285 MB with these values (299 MB at 25x, 1M attacks): flat above ~160k rows; the
+# publish ~1.5x slower. 128MB failed with DuckDB's out-of-memory error at 4x (the primary-key indexes stay in memory).
+BUILD_INSERT_ROWS = 8_192
+BUILD_MEMORY_LIMIT = "256MB"
 MIN_FIT_SAMPLE = 100  # a smaller sample cannot carry a map and clusters for the rows placed on it
 DEFAULT_RECLUSTER_SHARE = 0.10  # above this share of new (or removed) rows since the last fit, refit the map
 DEFAULT_KEEP_RUNS = 2  # published builds kept in <db>.runs/ for comparing runs (etl/store.py); 0 keeps none

@@ -68,13 +68,24 @@ def create_views(con: duckdb.DuckDBPyConnection) -> None:
         pending = [name for name, _ in failed]
 
 
-def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    """Insert ``frame`` into ``table`` by column name (columns the frame lacks stay null/default)."""
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame,
+                 chunk_rows: int | None = None) -> None:
+    """Insert ``frame`` into ``table`` by column name (columns the frame lacks stay null/default), in order; with
+    ``chunk_rows``, that many rows at a time (only one slice is converted to Arrow at once)."""
     if frame.height == 0:
         return
-    arrow = frame.to_arrow()  # noqa: F841 - referenced by name in the SQL below
     cols = ", ".join(f'"{c}"' for c in frame.columns)
-    con.execute(f"insert into {table} ({cols}) select {cols} from arrow")
+    size = chunk_rows or frame.height
+    for lo in range(0, frame.height, size):
+        arrow = frame.slice(lo, size).to_arrow()  # noqa: F841 - referenced by name in the SQL below
+        con.execute(f"insert into {table} ({cols}) select {cols} from arrow")
+        del arrow
+
+
+def _insert_all(con: duckdb.DuckDBPyConnection, table: str, frames: pl.DataFrame | Iterable[pl.DataFrame]) -> None:
+    """Insert a frame, or frames one after another; nothing of them is referenced here afterwards."""
+    for frame in [frames] if isinstance(frames, pl.DataFrame) else frames:
+        insert_frame(con, table, frame, settings.BUILD_INSERT_ROWS)
 
 
 def build_path(db_path: Path, run_id: str) -> Path:
@@ -94,9 +105,13 @@ def remove_stale_builds(db_path: Path) -> list[Path]:
 
 
 def discard_build(path: Path) -> None:
-    """Delete a build file and the write-ahead log DuckDB may have left beside it."""
+    """Delete a build file and the write-ahead log and spill folder (``<build>.tmp``) DuckDB may have left beside it."""
+    if path.is_dir():  # a spill folder found by remove_stale_builds on its own
+        shutil.rmtree(path, ignore_errors=True)
+        return
     path.unlink(missing_ok=True)
     Path(str(path) + ".wal").unlink(missing_ok=True)
+    shutil.rmtree(str(path) + ".tmp", ignore_errors=True)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -111,20 +126,26 @@ def _pid_alive(pid: int) -> bool:
 
 def write_build(
     path: Path,
-    tables: Mapping[str, pl.DataFrame | Iterable[pl.DataFrame]],
+    tables: Mapping[str, pl.DataFrame | Iterable[pl.DataFrame] | Callable[[], pl.DataFrame | Iterable[pl.DataFrame]]],
     finalize: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> None:
     """Create a complete database at ``path``: schema, ``tables`` (name -> a frame, or frames inserted in turn), the
     search text of the attacks (``attack_search``), views, then ``finalize(con)`` (tables derived from the views,
-    e.g. priority areas); checkpointed and closed."""
+    e.g. priority areas); checkpointed and closed.
+
+    Memory: DuckDB's buffer pool is capped at ``settings.BUILD_MEMORY_LIMIT`` (spilling to ``<build>.tmp`` beyond it),
+    frames are inserted ``settings.BUILD_INSERT_ROWS`` rows at a time and every table is checkpointed once written,
+    so the written tables can leave memory. A ``tables`` value that is a zero-argument callable is called when its
+    turn comes (its frames are not built, or kept alive, before)."""
     path.unlink(missing_ok=True)
-    con = duckdb.connect(str(path))
+    con = duckdb.connect(str(path), config={"memory_limit": settings.BUILD_MEMORY_LIMIT})
     try:
         create_schema(con)
         for table, frames in tables.items():
-            for frame in [frames] if isinstance(frames, pl.DataFrame) else frames:  # or frames one after another
-                insert_frame(con, table, frame)
+            _insert_all(con, table, frames() if callable(frames) else frames)
+            con.execute("checkpoint")
         con.execute(f"insert into attack_search {sql.read('queries', 'attack_search')}")
+        con.execute("checkpoint")
         create_views(con)
         if finalize is not None:
             finalize(con)

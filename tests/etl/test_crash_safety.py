@@ -180,11 +180,11 @@ def test_full_disk_during_publish_keeps_old_database_and_removes_build(first_bui
         original_insert = store.insert_frame
         calls = []
 
-        def insert_then_full(con, table, frame):
+        def insert_then_full(con, table, frame, *args):
             calls.append(table)
             if len(calls) > 1:  # the first table is written, then the disk fills up
                 full()
-            original_insert(con, table, frame)
+            original_insert(con, table, frame, *args)
 
         monkeypatch.setattr(store, "insert_frame", insert_then_full)
     else:

@@ -51,8 +51,9 @@ def sampled(tmp_path_factory):
             out[f"{name}_db"] = db
             out[f"{name}_published"] = _published(db)
         # The same build with the vectors read back from disk in chunks of 64 rows (placement, labels, themes and
-        # the attack_embeddings write), on the first build's cache.
+        # the attack_embeddings write) and the build's frames inserted 100 rows at a time, on the first build's cache.
         mp.setattr(settings, "VECTOR_CHUNK_ROWS", 64)
+        mp.setattr(settings, "BUILD_INSERT_ROWS", 100)
         out["chunked_db"] = folder / "chunked.duckdb"
         run(_config([data], out["chunked_db"], folder / "cache-a", fit_sample=SAMPLE, reuse=False))
         out["chunked_tables"], out["a_tables"] = _tables(out["chunked_db"]), _tables(out["a_db"])

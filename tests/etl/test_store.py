@@ -7,7 +7,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from etl import store
+from etl import settings, store
 from etl.schema import ATTACK_COLUMNS, conform
 
 
@@ -84,3 +84,25 @@ def test_duplicate_attack_ids_fail_the_build(tmp_path):
     frame = pl.concat([_attacks(2, "d"), _attacks(2, "d")])
     with pytest.raises(duckdb.ConstraintException):
         store.write_build(tmp_path / "x.duckdb", {"attacks": frame})
+
+
+def test_a_frame_inserted_in_slices_keeps_every_row_in_order(tmp_path, monkeypatch):
+    monkeypatch.setattr(settings, "BUILD_INSERT_ROWS", 2)
+    handed = {"attacks": _attacks(5, "s")}
+    store.write_build(tmp_path / "s.duckdb", {"attacks": lambda: handed.pop("attacks")})
+    assert handed == {}  # the build took the only reference
+    con = duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True)
+    try:
+        ids = [r[0] for r in con.execute("select attack_id from attacks").fetchall()]
+    finally:
+        con.close()
+    assert ids == _attacks(5, "s")["attack_id"].to_list()
+
+
+def test_discard_build_removes_the_spill_folder(tmp_path):
+    build = tmp_path / ".x.duckdb.building-1-r"
+    build.write_bytes(b"x")
+    (tmp_path / (build.name + ".tmp")).mkdir()
+    (tmp_path / (build.name + ".tmp") / "spill.block").write_bytes(b"x")
+    store.discard_build(build)
+    assert not list(tmp_path.iterdir())
