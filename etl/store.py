@@ -50,11 +50,13 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def create_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every view in ``sql/views`` as ``create view <file name> as <file body>``.
+    """Create every macro in ``sql/macros``, then every view in ``sql/views`` as ``create view <file name> as
+    <file body>``.
 
     Views may read each other; they are created in dependency order by retrying the ones whose
     inputs do not exist yet.
     """
+    sql.create_macros(con)  # the formulas the views share (Wilson, Newcombe)
     pending = sql.names("views")
     while pending:
         failed: list[tuple[str, Exception]] = []
