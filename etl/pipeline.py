@@ -58,6 +58,7 @@ class EtlConfig:
     keep_runs: int = settings.DEFAULT_KEEP_RUNS  # published builds kept in <db>.runs/ for comparing runs (not a build setting)
     engine: str = "local"  # where ingest parsing, embedding and placement run: local | ray (etl/engines/)
     ray_address: str | None = None  # the Ray cluster to join (--engine ray); None starts a local instance
+    build_memory_limit: str | None = None  # DuckDB's cap while writing the build (None: settings.build_memory_limit)
 
     def parameters(self) -> dict:
         out = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()
@@ -125,6 +126,7 @@ def _run(config: EtlConfig, engine, work: list[Path]) -> RunSummary:
     if config.fit_sample and config.fit_sample < settings.MIN_FIT_SAMPLE:
         raise UserError(f"--fit-sample must be 0 (fit every row) or at least {settings.MIN_FIT_SAMPLE} rows, "
                         f"got {config.fit_sample}")
+    memory_limit = store.check_memory_limit(config.build_memory_limit)  # fail fast on a cap DuckDB cannot take
     taxonomy = themes.load_taxonomy(config.taxonomy)  # fail fast on a bad taxonomy, before any heavy work
     category_maps = categories.load_category_maps(config.category_map)
     fingerprint = None
@@ -181,12 +183,13 @@ def _run(config: EtlConfig, engine, work: list[Path]) -> RunSummary:
     with timer.stage("reduce"):
         # New rows are placed on the last build's map and clusters when few enough are new (etl/place.py).
         placement = place.prepare(cache_dir, previous_runs, keys, fit, config.recluster_share)
-        placed = engine.place(placement, vectors, keys) if placement is not None else None
+        placed = (place.place(placement, vectors, keys, run_chunks=engine.place_chunks)
+                  if placement is not None else None)
     on_sample = None
     if placed is None and sampled:  # times its own reduce (the sample's fit) and cluster (fit, placement) stages
         sample = place.sample_rows(attacks.select(place.SAMPLE_STRATA), config.fit_sample, config.seed)
         on_sample = place.fit_on_sample(vectors, keys, sample, run_id, fit, config.seed,
-                                        config.min_cluster_size, cache_dir, timer)
+                                        config.min_cluster_size, cache_dir, timer, run_chunks=engine.place_chunks)
     if placed is None and on_sample is None:
         with timer.stage("reduce"):
             # Small inputs: several 5-D fits, clustered by consensus (etl/cluster.py, consensus_fits).
@@ -322,7 +325,7 @@ def _run(config: EtlConfig, engine, work: list[Path]) -> RunSummary:
                 "themes": taxonomy.to_frame(),
                 "runs": runs,
                 "attack_embeddings": _embedding_frames(attack_ids, vectors),
-            }, finalize=metrics.materialize)
+            }, finalize=metrics.materialize, memory_limit=memory_limit)
             store.publish(build, db, config.keep_runs)
         except BaseException:
             store.discard_build(build)

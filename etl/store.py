@@ -43,6 +43,29 @@ class UnknownRun(UserError):
     """A run id that is not one of the kept builds; the message lists the kept ones."""
 
 
+class BuildMemoryError(UserError):
+    """DuckDB ran out of memory under the cap set for writing a build (``settings.build_memory_limit``); the build is
+    discarded by the caller, so the published database is unchanged."""
+
+
+def check_memory_limit(explicit: str | None = None) -> str:
+    """The build's memory cap (``settings.build_memory_limit``), checked by DuckDB itself; a ``UserError`` naming
+    where it came from when DuckDB does not take it (e.g. "lots" or "-1GB")."""
+    limit = settings.build_memory_limit(explicit)
+    try:
+        duckdb.connect(":memory:", config={"memory_limit": limit}).close()
+    except duckdb.Error as exc:
+        where = "--build-memory-limit" if explicit else f"${settings.BUILD_MEMORY_LIMIT_ENV}"
+        raise UserError(f"{where} must be a size DuckDB understands, such as 512MB or 2GB; got {limit!r} "
+                        f"({_first_line(exc)})") from None
+    return limit
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every table in ``sql/schema``."""
     for name in sql.names("schema"):
@@ -128,30 +151,44 @@ def write_build(
     path: Path,
     tables: Mapping[str, pl.DataFrame | Iterable[pl.DataFrame] | Callable[[], pl.DataFrame | Iterable[pl.DataFrame]]],
     finalize: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    memory_limit: str | None = None,
 ) -> None:
     """Create a complete database at ``path``: schema, ``tables`` (name -> a frame, or frames inserted in turn), the
     search text of the attacks (``attack_search``), views, then ``finalize(con)`` (tables derived from the views,
     e.g. priority areas); checkpointed and closed.
 
-    Memory: DuckDB's buffer pool is capped at ``settings.BUILD_MEMORY_LIMIT`` (spilling to ``<build>.tmp`` beyond it),
-    frames are inserted ``settings.BUILD_INSERT_ROWS`` rows at a time and every table is checkpointed once written,
-    so the written tables can leave memory. A ``tables`` value that is a zero-argument callable is called when its
-    turn comes (its frames are not built, or kept alive, before)."""
+    Memory: DuckDB's buffer pool is capped at ``memory_limit`` (default ``settings.build_memory_limit()``: 256MB
+    unless ``$REDTEAM_RISK_BUILD_MEMORY_LIMIT`` says otherwise), spilling to ``<build>.tmp`` beyond it; frames are
+    inserted ``settings.BUILD_INSERT_ROWS`` rows at a time and every table is checkpointed once written, so the
+    written tables can leave memory. What cannot spill (e.g. the primary-key indexes) and does not fit under the
+    cap raises ``BuildMemoryError`` saying how to raise it. A ``tables`` value that is a zero-argument callable is
+    called when its turn comes (its frames are not built, or kept alive, before)."""
     path.unlink(missing_ok=True)
-    con = duckdb.connect(str(path), config={"memory_limit": settings.BUILD_MEMORY_LIMIT})
+    limit = settings.build_memory_limit(memory_limit)
+    con = duckdb.connect(str(path), config={"memory_limit": limit})
     try:
-        create_schema(con)
-        for table, frames in tables.items():
-            _insert_all(con, table, frames() if callable(frames) else frames)
-            con.execute("checkpoint")
-        con.execute(f"insert into attack_search {sql.read('queries', 'attack_search')}")
-        con.execute("checkpoint")
-        create_views(con)
-        if finalize is not None:
-            finalize(con)
-        con.execute("checkpoint")
+        _write_tables(con, tables, finalize)
+    except duckdb.OutOfMemoryException as exc:
+        raise BuildMemoryError(
+            f"writing the build database ran out of memory under its cap of {limit} ({_first_line(exc)}); the "
+            f"published database is unchanged. Raise the cap with --build-memory-limit (or "
+            f"${settings.BUILD_MEMORY_LIMIT_ENV}), e.g. --build-memory-limit 1GB, on a machine with that much "
+            f"memory to spare") from exc
     finally:
         con.close()
+
+
+def _write_tables(con: duckdb.DuckDBPyConnection, tables: Mapping, finalize: Callable | None) -> None:
+    create_schema(con)
+    for table, frames in tables.items():
+        _insert_all(con, table, frames() if callable(frames) else frames)
+        con.execute("checkpoint")
+    con.execute(f"insert into attack_search {sql.read('queries', 'attack_search')}")
+    con.execute("checkpoint")
+    create_views(con)
+    if finalize is not None:
+        finalize(con)
+    con.execute("checkpoint")
 
 
 def copy_build(db_path: Path, build: Path, run: pl.DataFrame) -> int:
