@@ -98,15 +98,18 @@ def run(config: EtlConfig) -> RunSummary:
 
     On any failure the previously published database is left untouched and the partial build is removed.
     """
+    from etl import store
     from etl.engines import open_engine
 
-    work: list[Path] = []  # the build's temporary files (vectors on disk), removed however the run ends
+    # The build's files (its database, begun after ingest, and the vectors on disk), removed however the run ends
+    # (a published build is no longer at its path).
+    work: list[Path] = []
     try:
         with open_engine(config.engine, config.ray_address) as engine:
             return _run(config, engine, work)
     finally:
         for path in work:
-            path.unlink(missing_ok=True)
+            store.discard_build(path)
 
 
 def _run(config: EtlConfig, engine, work: list[Path]) -> RunSummary:
@@ -164,6 +167,13 @@ def _run(config: EtlConfig, engine, work: list[Path]) -> RunSummary:
     if n_loaded == 0:
         raise UserError("no attack was loaded from the input; see the rejection reasons above")
 
+    with timer.stage("ingest"):
+        # The turns (the transcripts turn by turn: a large share of the ingested bytes, read by no later stage) go
+        # into the build database now, so their frame leaves memory long before the publish (store.begin_build).
+        build = store.build_path(db, run_id)
+        work.append(build)
+        handed, ingested.turns = {"turns": ingested.turns}, None
+        store.begin_build(build, {"turns": lambda: handed.pop("turns")}, memory_limit=memory_limit)
     attacks = ingested.attacks
     with timer.stage("embed"):
         texts = embed.embedding_texts(attacks, config.embed_text)
@@ -266,10 +276,10 @@ def _run(config: EtlConfig, engine, work: list[Path]) -> RunSummary:
 
     with timer.stage("publish"):
         # Only the frames the build is written from stay alive: the per-row Python lists are dropped once turned into
-        # columns, and the attacks and turns frames are handed to store.write_build (``frames``), which lets go of
-        # each once written.
+        # columns, and the attacks frame is handed to store.write_build (``frames``), which lets go of it once
+        # written (the turns were written after ingest).
         attack_ids = attacks["attack_id"]
-        inputs, rejected, frames = ingested.inputs, ingested.rejected, {"turns": ingested.turns}
+        inputs, rejected, frames = ingested.inputs, ingested.rejected, {}
         del ingested
         attacks = attacks.with_columns(
             pl.Series("embed_text", texts, dtype=pl.String),
@@ -315,17 +325,15 @@ def _run(config: EtlConfig, engine, work: list[Path]) -> RunSummary:
             "is_demo": _is_demo(config.inputs),
         })
         rejected = rejected.with_columns(pl.lit(run_id).alias("run_id"))
-        build = store.build_path(db, run_id)
         try:
             store.write_build(build, {
                 "attacks": lambda: frames.pop("attacks"),
-                "turns": lambda: frames.pop("turns"),
                 "rejected_rows": rejected,
                 "clusters": clusters,
                 "themes": taxonomy.to_frame(),
                 "runs": runs,
                 "attack_embeddings": _embedding_frames(attack_ids, vectors),
-            }, finalize=metrics.materialize, memory_limit=memory_limit)
+            }, finalize=metrics.materialize, memory_limit=memory_limit, begun=True)
             store.publish(build, db, config.keep_runs)
         except BaseException:
             store.discard_build(build)

@@ -1,5 +1,7 @@
 """A build that runs out of memory under the build database's DuckDB cap (--build-memory-limit) stops with one
-clear line and leaves the published database as it was; a cap DuckDB cannot take is refused before any work.
+clear line and leaves the published database as it was; a cap DuckDB cannot take is refused before any work; the
+build database begun right after ingest (the turns are written then, store.begin_build) is removed when a later
+stage fails.
 
 As in test_place.py, the embedding model is the hashed word counts stand-in, so the real ETL runs in seconds.
 """
@@ -43,6 +45,20 @@ def test_a_build_over_its_memory_cap_fails_clearly_and_keeps_the_published_datab
     runs = _runs(db)
     assert [r["run_id"] for r in runs] == [first.run_id, second.run_id]
     assert runs[-1]["build_memory_limit"] == "512MB"
+
+
+def test_a_run_failing_after_ingest_removes_the_build_it_began(tmp_path, monkeypatch):
+    monkeypatch.setattr(embed, "Embedder", HashEmbedder)
+    data = tmp_path / "demo.json"
+    write_demo(data, rows=200, seed=1)
+    db, cache = tmp_path / "out" / "risk.duckdb", tmp_path / "cache"
+    run(_config([data], db, cache))
+    before = _digest(db)
+    # The embedding text names a column the input lacks: found by the embed stage, after the turns were written.
+    with pytest.raises(UserError, match="names unknown column"):
+        run(_config([data], db, cache, reuse=False, embed_text="no_such_column"))
+    assert _digest(db) == before
+    assert sorted(p.name for p in db.parent.iterdir()) == ["risk.duckdb"]
 
 
 def test_a_bad_memory_cap_is_refused_before_ingest(tmp_path, monkeypatch):
