@@ -1,7 +1,7 @@
 """``python -m bench.backends``: the embedding backends side by side on demo texts (a small measurement, minutes).
 
 For each backend (``etl.embed.BACKENDS``) in one process: texts per second of the embed stage's own model path
-(``Embedder._embed``: most tokens first, the pipeline's batch size, into an empty cache; the ONNX export is made
+(``Embedder._embed``: the pipeline's batch size, into an empty cache; the ONNX export is made
 before timing) on the same texts, beside sentence-transformers' plain ``encode`` (``torch-st``, what BERTopic runs),
 and each vector's cosine to sentence-transformers' float32 PyTorch ``encode`` (min / mean / 1st percentile). The
 backends run in the order given and then again in reverse, so a change of machine load shows as a difference

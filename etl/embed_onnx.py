@@ -73,10 +73,6 @@ class OnnxEncoder:
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_names = {i.name for i in self.session.get_inputs()}
 
-    def token_counts(self, texts: list[str]) -> list[int]:
-        """Tokens of each text the model reads (special tokens included, truncated at ``max_seq_length``)."""
-        return [sum(e.attention_mask) for e in self.tokenizer.encode_batch(texts)]
-
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         """Unit vectors of ``texts`` in their order; each batch is padded to its longest text."""
         out: np.ndarray | None = None
