@@ -332,14 +332,16 @@ def assign_themes(
     ``cluster_ids``: n ints, -1 = unclustered; ``encode``: texts -> vectors from the same model;
     ``allowed``: per attack, the theme ids its source category allows (None = any); ``corpus``: the labelled
     training requests (default: ``load_corpus()``); ``chunks``: (row indices m, vectors m × d) of sentence chunks
-    of long attacks (``etl.requests``): an attack takes the distribution of whichever of its whole text and its
-    chunks has the strongest harm signal (the highest probability of a theme other than ``other``).
+    of wrapped attacks (``etl.requests``): when an attack's own reading is weak (``other``, or below
+    ``confidence_floor``), it takes the distribution of whichever of its chunks has the strongest harm signal (the
+    highest probability of a theme other than ``other``), if stronger than the whole text's; ``mix``: per attack,
+    whether it may be mixed with its cluster (default: every clustered attack).
 
     Two experts are multiplied: the zero-shot one (softmax of exemplar/description similarities over
     ``temperature``) and a classifier head trained here on the taxonomy's exemplars and descriptions plus the
     labelled corpus (``fit_head``), weighted by ``head_weight``. The product is calibrated by a temperature fitted
     on held-out folds of the corpus (``calibrate``), restricted to ``allowed``, then mixed with the attack's
-    cluster mean (``cluster_weight``). The most probable theme wins; its probability is the confidence, and
+    cluster mean (``cluster_weight``, scaled by how much the cluster agrees on one theme: ``_mix_with_clusters``). The most probable theme wins; its probability is the confidence, and
     attacks below ``confidence_floor`` keep that theme but are flagged in ``needs_review``.
     """
     started = time.perf_counter()
@@ -367,7 +369,7 @@ def assign_themes(
     if allowed is not None:
         own = _restrict(own, allowed, ids)
     if chunks is not None and len(chunks[0]):
-        own = _strongest_chunk(own, chunks, model, allowed, ids)
+        own = _strongest_chunk(own, chunks, model, allowed, ids, taxonomy.confidence_floor)
 
     mixed = _mix_with_clusters(own, np.where(mix, clusters, -1) if mix is not None else clusters,
                                taxonomy.cluster_weight)
@@ -618,18 +620,21 @@ def calibrate(logits: np.ndarray, allowed: np.ndarray) -> float:
 
 
 def _strongest_chunk(own: np.ndarray, chunks: tuple[np.ndarray, np.ndarray], model: Assigner,
-                     allowed: Sequence[Sequence[str] | None] | None, ids: list[str]) -> np.ndarray:
-    """Per row, the distribution (whole text or one of its chunks) with the highest non-``other`` probability."""
+                     allowed: Sequence[Sequence[str] | None] | None, ids: list[str], floor: float) -> np.ndarray:
+    """Per row, its own distribution unless that reading is weak (its top theme is ``other`` or below ``floor``):
+    then the distribution of whichever of the row's chunks has the highest non-``other`` probability, if that beats
+    the whole text's."""
     rows = np.asarray(chunks[0], dtype=np.int64)
     p = model.predict(_normalise(np.asarray(chunks[1], dtype=np.float32)))
     if allowed is not None:
         p = _restrict(p, [allowed[r] for r in rows], ids)
-    harm = np.delete(p, ids.index(OTHER), axis=1).max(axis=1)
-    own_harm = np.delete(own, ids.index(OTHER), axis=1).max(axis=1)
+    o = ids.index(OTHER)
+    harm = np.delete(p, o, axis=1).max(axis=1)
+    best = np.delete(own, o, axis=1).max(axis=1)
+    weak = (own.argmax(axis=1) == o) | (own.max(axis=1) < floor)
     out = own.copy()
-    best = own_harm.copy()
     for j, r in enumerate(rows.tolist()):
-        if harm[j] > best[r]:
+        if weak[r] and harm[j] > best[r]:
             best[r] = harm[j]
             out[r] = p[j]
     return out
@@ -712,23 +717,32 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 def _mix_with_clusters(own: np.ndarray, clusters: np.ndarray, weight: float) -> np.ndarray:
     """Combine each attack's own distribution with its cluster's mean own distribution as two experts:
-    p ∝ own · mean^(weight / (1 − weight)) (weight 0.5: their plain product; weight 1: the cluster's mean alone);
-    noise (-1) keeps its own.
+    p ∝ own · mean^(agreement · weight / (1 − weight)) (weight 0.5 and full agreement: their plain product; weight 1:
+    the cluster's mean alone); noise (-1) keeps its own.
 
     A product, not an average: when the two agree the attack becomes surer, when they disagree less sure. The
     average made every attack in a mixed real cluster look unsure (StrongREJECT: mean confidence 0.42 against 85 %
     right, calibration error 0.43); the product was also as accurate on the development sets (docs/taxonomy.md).
+
+    ``agreement`` is the share of the cluster's members whose own most probable theme is the cluster's most frequent
+    one: a cluster about one theme speaks for its members, a cluster gathered by something else (a shared jailbreak
+    wrapper, a persona, a suffix) whose members' own themes differ says little about any of them and barely moves them.
     """
     if own.shape[0] == 0 or weight == 0.0:
         return own
     uniq, inverse = np.unique(clusters, return_inverse=True)
     sums = np.zeros((uniq.shape[0], own.shape[1]), dtype=np.float64)
     np.add.at(sums, inverse, own)
-    means = sums / np.bincount(inverse, minlength=uniq.shape[0])[:, None]
+    sizes = np.bincount(inverse, minlength=uniq.shape[0])
+    means = sums / sizes[:, None]
     if weight >= 1.0:
         mixed = means[inverse]
     else:
-        log_p = np.log(np.maximum(own, 1e-30)) + weight / (1 - weight) * np.log(np.maximum(means[inverse], 1e-30))
+        votes = np.zeros_like(sums)
+        np.add.at(votes, (inverse, own.argmax(axis=1)), 1.0)
+        agreement = votes.max(axis=1) / sizes
+        exponent = (weight / (1 - weight) * agreement)[inverse][:, None]
+        log_p = np.log(np.maximum(own, 1e-30)) + exponent * np.log(np.maximum(means[inverse], 1e-30))
         log_p -= log_p.max(axis=1, keepdims=True)
         mixed = np.exp(log_p)
         mixed /= mixed.sum(axis=1, keepdims=True)
