@@ -1,10 +1,11 @@
 """``python -m bench.backends``: the embedding backends side by side on demo texts (a small measurement, minutes).
 
-For each backend (``etl.embed.BACKENDS``) in one process: texts per second of the model call on the same
-texts (the pipeline's batch size, longest first as the ETL embeds them; the ONNX export is made before timing),
-and each vector's cosine to float32 PyTorch's (min / mean / 1st percentile). The backends run in the order
-given and then again in reverse, so a change of machine load shows as a difference between the two passes.
-Prints a Markdown table and writes ``bench/results/backends.json``.
+For each backend (``etl.embed.BACKENDS``) in one process: texts per second of the embed stage's own model path
+(``Embedder._embed``: the pipeline's batch size, into an empty cache; the ONNX export is made
+before timing) on the same texts, beside sentence-transformers' plain ``encode`` (``torch-st``, what BERTopic runs),
+and each vector's cosine to sentence-transformers' float32 PyTorch ``encode`` (min / mean / 1st percentile). The
+backends run in the order given and then again in reverse, so a change of machine load shows as a difference
+between the two passes. Prints a Markdown table and writes ``bench/results/backends.json``.
 """
 
 from __future__ import annotations
@@ -33,23 +34,28 @@ def main(argv: list[str] | None = None) -> int:
     backends = args.backends or list(embed.BACKENDS)
     data = Suite().dataset(args.rows, MAIN_SEED)
     texts = embed.embedding_texts(sources.load([data], progress=False).attacks)
-    texts = sorted(set(texts), key=lambda t: -len(t))  # what the ETL runs through the model, in its order
+    texts = sorted(set(texts), key=lambda t: -len(t))  # distinct texts, as the ETL embeds each once
+    keys = embed.text_keys(texts)
+    if "torch" in backends:
+        backends = ["torch-st", *backends]
     encoders, seconds = {}, {b: [] for b in backends}
     vectors = {}
     with tempfile.TemporaryDirectory(prefix="rr-backends-") as cache:
         for b in backends:
-            e = embed.Embedder(cache_dir=Path(cache), progress=False, backend=b)
+            e = embed.Embedder(cache_dir=Path(cache), progress=False, backend=b.removesuffix("-st"))
             encoders[b] = e._load_model()
-        for b in backends + backends[::-1]:
+        for n, b in enumerate(backends + backends[::-1]):
             t0 = time.perf_counter()
-            if b == "torch":
+            if b == "torch-st":  # sentence-transformers' own batching (characters, longest first)
                 v = encoders[b].encode(texts, batch_size=embed.BATCH_SIZE, normalize_embeddings=True,
                                        convert_to_numpy=True, show_progress_bar=False)
-            else:
-                v = encoders[b].encode(texts, embed.BATCH_SIZE)
+            else:  # the embed stage's path, into an empty cache of its own
+                e = embed.Embedder(cache_dir=Path(cache) / f"{b}-{n}", progress=False, backend=b)
+                e._model, e._index = encoders[b], {}
+                v = e._embed(texts, keys)
             seconds[b].append(time.perf_counter() - t0)
             vectors[b] = np.asarray(v, dtype=np.float32)
-    ref = vectors.get("torch")
+    ref = vectors.get("torch-st")
     rows = {}
     for b in backends:
         row = {"texts": len(texts), "seconds": [round(s, 2) for s in seconds[b]],

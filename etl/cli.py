@@ -140,6 +140,11 @@ def etl(
     ray_address: Annotated[Optional[str], typer.Option(help="--engine ray: the cluster to join (e.g. 'auto' or "
                                                        "'ray://head:10001'); default: start a local Ray "
                                                        "instance for this build.")] = None,
+    build_memory_limit: Annotated[Optional[str], typer.Option(help="DuckDB's memory cap while the build database "
+                                                              "is written, e.g. 512MB or 2GB; it spills to disk "
+                                                              "beyond it and fails clearly when even that is not "
+                                                              "enough (default: $" + settings.BUILD_MEMORY_LIMIT_ENV
+                                                              + " or " + settings.BUILD_MEMORY_LIMIT + ").")] = None,
 ) -> None:
     """Ingest attack records, analyse them and publish one DuckDB database."""
     from etl.pipeline import EtlConfig, run
@@ -154,7 +159,7 @@ def etl(
         category_map=category_map, behaviors=behaviors, success_when=success_when, seed=seed,
         min_cluster_size=min_cluster_size,
         reuse=reuse, recluster_share=recluster_share, fit_sample=fit_sample, progress=progress,
-        keep_runs=keep_runs, engine=engine, ray_address=ray_address,
+        keep_runs=keep_runs, engine=engine, ray_address=ray_address, build_memory_limit=build_memory_limit,
     ))
     total = sum(summary.stage_seconds.values())
     _carry_annotations(summary.db)

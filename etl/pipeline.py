@@ -58,6 +58,7 @@ class EtlConfig:
     keep_runs: int = settings.DEFAULT_KEEP_RUNS  # published builds kept in <db>.runs/ for comparing runs (not a build setting)
     engine: str = "local"  # where ingest parsing, embedding and placement run: local | ray (etl/engines/)
     ray_address: str | None = None  # the Ray cluster to join (--engine ray); None starts a local instance
+    build_memory_limit: str | None = None  # DuckDB's cap while writing the build (None: settings.build_memory_limit)
 
     def parameters(self) -> dict:
         out = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()
@@ -97,15 +98,18 @@ def run(config: EtlConfig) -> RunSummary:
 
     On any failure the previously published database is left untouched and the partial build is removed.
     """
+    from etl import store
     from etl.engines import open_engine
 
-    work: list[Path] = []  # the build's temporary files (vectors on disk), removed however the run ends
+    # The build's files (its database, begun after ingest, and the vectors on disk), removed however the run ends
+    # (a published build is no longer at its path).
+    work: list[Path] = []
     try:
         with open_engine(config.engine, config.ray_address) as engine:
             return _run(config, engine, work)
     finally:
         for path in work:
-            path.unlink(missing_ok=True)
+            store.discard_build(path)
 
 
 def _run(config: EtlConfig, engine, work: list[Path]) -> RunSummary:
@@ -125,6 +129,7 @@ def _run(config: EtlConfig, engine, work: list[Path]) -> RunSummary:
     if config.fit_sample and config.fit_sample < settings.MIN_FIT_SAMPLE:
         raise UserError(f"--fit-sample must be 0 (fit every row) or at least {settings.MIN_FIT_SAMPLE} rows, "
                         f"got {config.fit_sample}")
+    memory_limit = store.check_memory_limit(config.build_memory_limit)  # fail fast on a cap DuckDB cannot take
     taxonomy = themes.load_taxonomy(config.taxonomy)  # fail fast on a bad taxonomy, before any heavy work
     category_maps = categories.load_category_maps(config.category_map)
     fingerprint = None
@@ -162,6 +167,13 @@ def _run(config: EtlConfig, engine, work: list[Path]) -> RunSummary:
     if n_loaded == 0:
         raise UserError("no attack was loaded from the input; see the rejection reasons above")
 
+    with timer.stage("ingest"):
+        # The turns (the transcripts turn by turn: a large share of the ingested bytes, read by no later stage) go
+        # into the build database now, so their frame leaves memory long before the publish (store.begin_build).
+        build = store.build_path(db, run_id)
+        work.append(build)
+        handed, ingested.turns = {"turns": ingested.turns}, None
+        store.begin_build(build, {"turns": lambda: handed.pop("turns")}, memory_limit=memory_limit)
     attacks = ingested.attacks
     with timer.stage("embed"):
         texts = embed.embedding_texts(attacks, config.embed_text)
@@ -181,12 +193,13 @@ def _run(config: EtlConfig, engine, work: list[Path]) -> RunSummary:
     with timer.stage("reduce"):
         # New rows are placed on the last build's map and clusters when few enough are new (etl/place.py).
         placement = place.prepare(cache_dir, previous_runs, keys, fit, config.recluster_share)
-        placed = engine.place(placement, vectors, keys) if placement is not None else None
+        placed = (place.place(placement, vectors, keys, run_chunks=engine.place_chunks)
+                  if placement is not None else None)
     on_sample = None
     if placed is None and sampled:  # times its own reduce (the sample's fit) and cluster (fit, placement) stages
         sample = place.sample_rows(attacks.select(place.SAMPLE_STRATA), config.fit_sample, config.seed)
         on_sample = place.fit_on_sample(vectors, keys, sample, run_id, fit, config.seed,
-                                        config.min_cluster_size, cache_dir, timer)
+                                        config.min_cluster_size, cache_dir, timer, run_chunks=engine.place_chunks)
     if placed is None and on_sample is None:
         with timer.stage("reduce"):
             # Small inputs: several 5-D fits, clustered by consensus (etl/cluster.py, consensus_fits).
@@ -262,10 +275,10 @@ def _run(config: EtlConfig, engine, work: list[Path]) -> RunSummary:
 
     with timer.stage("publish"):
         # Only the frames the build is written from stay alive: the per-row Python lists are dropped once turned into
-        # columns, and the attacks and turns frames are handed to store.write_build (``frames``), which lets go of
-        # each once written.
+        # columns, and the attacks frame is handed to store.write_build (``frames``), which lets go of it once
+        # written (the turns were written after ingest).
         attack_ids = attacks["attack_id"]
-        inputs, rejected, frames = ingested.inputs, ingested.rejected, {"turns": ingested.turns}
+        inputs, rejected, frames = ingested.inputs, ingested.rejected, {}
         del ingested
         attacks = attacks.with_columns(
             pl.Series("embed_text", texts, dtype=pl.String),
@@ -311,17 +324,15 @@ def _run(config: EtlConfig, engine, work: list[Path]) -> RunSummary:
             "is_demo": _is_demo(config.inputs),
         })
         rejected = rejected.with_columns(pl.lit(run_id).alias("run_id"))
-        build = store.build_path(db, run_id)
         try:
             store.write_build(build, {
                 "attacks": lambda: frames.pop("attacks"),
-                "turns": lambda: frames.pop("turns"),
                 "rejected_rows": rejected,
                 "clusters": clusters,
                 "themes": taxonomy.to_frame(),
                 "runs": runs,
                 "attack_embeddings": _embedding_frames(attack_ids, vectors),
-            }, finalize=metrics.materialize)
+            }, finalize=metrics.materialize, memory_limit=memory_limit, begun=True)
             store.publish(build, db, config.keep_runs)
         except BaseException:
             store.discard_build(build)

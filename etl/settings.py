@@ -32,11 +32,21 @@ VECTOR_CHUNK_ROWS = 65_536
 # copied 1, 4 and 8 times (bench/results/2026-11-30-scale-memory.md): write_build's peak above its frames was 243,
 # 489 MB uncapped and 140, 279, 285 MB with these values (299 MB at 25x, 1M attacks): flat above ~160k rows; the
 # publish ~1.5x slower. 128MB failed with DuckDB's out-of-memory error at 4x (the primary-key indexes stay in memory).
+# Inputs much larger than measured can still exceed the cap (DuckDB's out-of-memory error, shown as
+# etl.store.BuildMemoryError): raise it with --build-memory-limit or $REDTEAM_RISK_BUILD_MEMORY_LIMIT
+# (``build_memory_limit``).
 BUILD_INSERT_ROWS = 8_192
 BUILD_MEMORY_LIMIT = "256MB"
+BUILD_MEMORY_LIMIT_ENV = "REDTEAM_RISK_BUILD_MEMORY_LIMIT"
 MIN_FIT_SAMPLE = 100  # a smaller sample cannot carry a map and clusters for the rows placed on it
 DEFAULT_RECLUSTER_SHARE = 0.10  # above this share of new (or removed) rows since the last fit, refit the map
 DEFAULT_KEEP_RUNS = 2  # published builds kept in <db>.runs/ for comparing runs (etl/store.py); 0 keeps none
+
+
+def build_memory_limit(explicit: str | None = None) -> str:
+    """DuckDB's memory cap while a build database is written (a DuckDB size such as "256MB" or "2GB"): the explicit
+    ``--build-memory-limit``, then ``$REDTEAM_RISK_BUILD_MEMORY_LIMIT``, then ``BUILD_MEMORY_LIMIT``."""
+    return (explicit or os.environ.get(BUILD_MEMORY_LIMIT_ENV) or BUILD_MEMORY_LIMIT).strip()
 
 
 def cache_dir(explicit: Path | None = None) -> Path:

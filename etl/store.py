@@ -19,7 +19,8 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,29 @@ class UnknownRun(UserError):
     """A run id that is not one of the kept builds; the message lists the kept ones."""
 
 
+class BuildMemoryError(UserError):
+    """DuckDB ran out of memory under the cap set for writing a build (``settings.build_memory_limit``); the build is
+    discarded by the caller, so the published database is unchanged."""
+
+
+def check_memory_limit(explicit: str | None = None) -> str:
+    """The build's memory cap (``settings.build_memory_limit``), checked by DuckDB itself; a ``UserError`` naming
+    where it came from when DuckDB does not take it (e.g. "lots" or "-1GB")."""
+    limit = settings.build_memory_limit(explicit)
+    try:
+        duckdb.connect(":memory:", config={"memory_limit": limit}).close()
+    except duckdb.Error as exc:
+        where = "--build-memory-limit" if explicit else f"${settings.BUILD_MEMORY_LIMIT_ENV}"
+        raise UserError(f"{where} must be a size DuckDB understands, such as 512MB or 2GB; got {limit!r} "
+                        f"({_first_line(exc)})") from None
+    return limit
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every table in ``sql/schema``."""
     for name in sql.names("schema"):
@@ -50,11 +74,13 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def create_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every view in ``sql/views`` as ``create view <file name> as <file body>``.
+    """Create every macro in ``sql/macros``, then every view in ``sql/views`` as ``create view <file name> as
+    <file body>``.
 
     Views may read each other; they are created in dependency order by retrying the ones whose
     inputs do not exist yet.
     """
+    sql.create_macros(con)  # the formulas the views share (Wilson, Newcombe)
     pending = sql.names("views")
     while pending:
         failed: list[tuple[str, Exception]] = []
@@ -124,34 +150,85 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def begin_build(
+    path: Path,
+    tables: Mapping[str, pl.DataFrame | Iterable[pl.DataFrame] | Callable[[], pl.DataFrame | Iterable[pl.DataFrame]]],
+    memory_limit: str | None = None,
+) -> None:
+    """Start a build at ``path`` early: the schema and ``tables`` (as ``write_build`` takes them; each checkpointed
+    once written), then closed, so the frames they came from can leave memory long before the publish (the pipeline
+    writes the ingested turns right after ingest). ``write_build(path, ..., begun=True)`` completes the build; the
+    caller discards it (``discard_build``) if the run stops before."""
+    path.unlink(missing_ok=True)
+    with _build_connection(path, memory_limit) as con:
+        create_schema(con)
+        _insert_tables(con, tables)
+
+
 def write_build(
     path: Path,
     tables: Mapping[str, pl.DataFrame | Iterable[pl.DataFrame] | Callable[[], pl.DataFrame | Iterable[pl.DataFrame]]],
     finalize: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    memory_limit: str | None = None,
+    begun: bool = False,
 ) -> None:
     """Create a complete database at ``path``: schema, ``tables`` (name -> a frame, or frames inserted in turn), the
     search text of the attacks (``attack_search``), views, then ``finalize(con)`` (tables derived from the views,
-    e.g. priority areas); checkpointed and closed.
+    e.g. priority areas); checkpointed and closed. ``begun``: ``path`` was started by ``begin_build`` (it has the
+    schema and the tables written then; ``tables`` adds the others).
 
-    Memory: DuckDB's buffer pool is capped at ``settings.BUILD_MEMORY_LIMIT`` (spilling to ``<build>.tmp`` beyond it),
-    frames are inserted ``settings.BUILD_INSERT_ROWS`` rows at a time and every table is checkpointed once written,
-    so the written tables can leave memory. A ``tables`` value that is a zero-argument callable is called when its
-    turn comes (its frames are not built, or kept alive, before)."""
-    path.unlink(missing_ok=True)
-    con = duckdb.connect(str(path), config={"memory_limit": settings.BUILD_MEMORY_LIMIT})
-    try:
-        create_schema(con)
-        for table, frames in tables.items():
-            _insert_all(con, table, frames() if callable(frames) else frames)
-            con.execute("checkpoint")
+    Memory: DuckDB's buffer pool is capped at ``memory_limit`` (default ``settings.build_memory_limit()``: 256MB
+    unless ``$REDTEAM_RISK_BUILD_MEMORY_LIMIT`` says otherwise), spilling to ``<build>.tmp`` beyond it; frames are
+    inserted ``settings.BUILD_INSERT_ROWS`` rows at a time and every table is checkpointed once written, so the
+    written tables can leave memory. What cannot spill (e.g. the primary-key indexes) and does not fit under the
+    cap raises ``BuildMemoryError`` saying how to raise it. A ``tables`` value that is a zero-argument callable is
+    called when its turn comes (its frames are not built, or kept alive, before)."""
+    if not begun:
+        path.unlink(missing_ok=True)
+    with _build_connection(path, memory_limit) as con:
+        if not begun:
+            create_schema(con)
+        _insert_tables(con, tables)
         con.execute(f"insert into attack_search {sql.read('queries', 'attack_search')}")
         con.execute("checkpoint")
         create_views(con)
         if finalize is not None:
             finalize(con)
         con.execute("checkpoint")
+
+
+@contextmanager
+def _build_connection(path: Path, memory_limit: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the build file ``path`` under the build's memory cap, closed afterwards; DuckDB's
+    out-of-memory error inside becomes ``BuildMemoryError``."""
+    limit = settings.build_memory_limit(memory_limit)
+    con = duckdb.connect(str(path), config={"memory_limit": limit})
+    try:
+        yield con
+    except duckdb.Error as exc:
+        if not _out_of_memory(exc):
+            raise
+        raise BuildMemoryError(
+            f"writing the build database ran out of memory under its cap of {limit} ({_first_line(exc)}); the "
+            f"published database is unchanged. Raise the cap with --build-memory-limit (or "
+            f"${settings.BUILD_MEMORY_LIMIT_ENV}), e.g. --build-memory-limit 1GB, on a machine with that much "
+            f"memory to spare") from exc
     finally:
         con.close()
+
+
+def _out_of_memory(exc: duckdb.Error) -> bool:
+    """Whether DuckDB failed for want of memory under its cap: its out-of-memory error, or another error caused by
+    it (a commit that could not pin a block raises a ``TransactionException`` with the same advice)."""
+    text = str(exc).lower()
+    return isinstance(exc, duckdb.OutOfMemoryException) or any(
+        sign in text for sign in ("out of memory", "failed to pin block", "could not allocate block"))
+
+
+def _insert_tables(con: duckdb.DuckDBPyConnection, tables: Mapping) -> None:
+    for table, frames in tables.items():
+        _insert_all(con, table, frames() if callable(frames) else frames)
+        con.execute("checkpoint")
 
 
 def copy_build(db_path: Path, build: Path, run: pl.DataFrame) -> int:

@@ -1,5 +1,6 @@
 """SQL shipped with the package: ``schema/`` (tables), ``views/`` (metric views), ``queries/`` (named,
-parameterised queries). One object per file; the file name is the object name.
+parameterised queries), ``macros/`` (scalar macros the views and queries share, such as the Wilson and Newcombe
+interval bounds: each formula written once). One object per file; the file name is the object name.
 
 Filtered variants: ``scoped(name)`` evaluates a view or query body over ``queries/attacks_in_scope.sql``
 instead of the ``attacks`` table, so the user's filters reach SQL only as bound parameters::
@@ -55,6 +56,16 @@ def names(kind: str) -> list[str]:
 
 def _strip_comments(text: str) -> str:
     return re.sub(r"--[^\n]*", "", text)
+
+
+def create_macros(con: duckdb.DuckDBPyConnection, *, temporary: bool = False) -> None:
+    """Create every macro in ``sql/macros`` (``<file name>`` = ``<file body>``, a parameter list and an expression).
+
+    The build creates them in the database, before its views (a published file's views work in any DuckDB);
+    ``temporary`` creates them for this connection only, e.g. on a read-only one whose scoped queries use them.
+    """
+    for name in names("macros"):
+        con.execute(f"create or replace {'temp ' if temporary else ''}macro {name}\n{read('macros', name)}")
 
 
 @cache

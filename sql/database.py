@@ -111,6 +111,7 @@ def open_read_only(path: str | Path) -> duckdb.DuckDBPyConnection:
         what = ("was built by an older version of redteam-risk" if "attacks" in tables
                 else "is not a redteam-risk database")
         raise DatabaseUnavailable(f"{path} {what} (missing tables: {', '.join(missing)}). {BUILD_HINT}")
+    sql.create_macros(con, temporary=True)  # scoped queries use them, also on a file built before they existed
     return con
 
 

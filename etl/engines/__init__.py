@@ -10,7 +10,7 @@ the first stage that needs it, so a republished unchanged build never starts it)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,10 +37,11 @@ class LocalEngine:
 
         return embed.Embedder(model, cache_dir, progress=progress, precision=precision, backend=backend)
 
-    def place(self, placement, vectors: np.ndarray, keys: np.ndarray):
+    def place_chunks(self, model, chunks: list[tuple[int, int]], read: Callable[[int, int], np.ndarray]):
+        """Placement's chunks (``etl.place.ChunkRunner``) on this process's threads."""
         from etl import place
 
-        return place.place(placement, vectors, keys)
+        return place.place_chunks_in_threads(model, chunks, read)
 
     def close(self) -> None:
         pass

@@ -6,7 +6,11 @@
   Ray Data ``map_batches`` with an actor pool (one model per actor). The driver writes the vectors it gets back
   into the cache, so the cache lives wherever the driver runs. Calls with fewer than :data:`MIN_RAY_TEXTS`
   misses (taxonomy descriptions, a few new rows) embed on the driver: starting actors costs more.
-* **Placement** (rows placed on an existing fit, etl/place.py): one task.
+* **Placement** (rows placed on a fit: the rows outside a ``--fit-sample`` sample, or an incremental run's new
+  rows; etl/place.py): one task per chunk of ``etl.place.CHUNK_ROWS`` texts, the same chunks the local engine
+  places in threads, so the results are equal. The fitted model (the sample's vectors and coordinates, the HDBSCAN
+  model) is put in the object store once; the driver reads each chunk's vectors from the build's vector file
+  when it submits the chunk and keeps at most :func:`place_in_flight` chunks submitted and not yet collected.
 
 Everything else (UMAP/HDBSCAN fit, labels, themes, metrics, the DuckDB publish) stays on the driver.
 
@@ -38,6 +42,9 @@ MIN_RAY_TEXTS = int(os.environ.get("REDTEAM_RISK_RAY_MIN_TEXTS", "1024"))
 RAY_BATCH = 256  # texts per Ray Data batch (a multiple of the model's batch size, so padding groups match)
 ACTOR_CPUS = float(os.environ.get("REDTEAM_RISK_RAY_ACTOR_CPUS", "1"))  # CPUs (and torch threads) per model actor
 LOCAL_OBJECT_STORE_BYTES = int(os.environ.get("REDTEAM_RISK_RAY_OBJECT_STORE_MB", "400")) * 1024**2
+# Placement chunks submitted and not yet collected, at most: 2 per cluster CPU (one running, one queued), capped by
+# this (each holds a chunk's vectors in the object store: 15 MB for 10,000 texts of 384 floats).
+PLACE_MAX_IN_FLIGHT = int(os.environ.get("REDTEAM_RISK_RAY_PLACE_IN_FLIGHT", "16"))
 
 
 class RayEngineError(UserError):
@@ -96,8 +103,7 @@ class RayEngine:
         try:
             return ray.get(refs)
         except ray.exceptions.RayError as exc:
-            raise RayEngineError(f"the Ray cluster failed while {what}: {_first_line(exc)}; the published "
-                                 f"database is unchanged, rerun to retry (cached embeddings are kept)") from exc
+            raise self._failed(exc, what) from exc
 
     # --- stages ---------------------------------------------------------------------------------------------
 
@@ -128,14 +134,61 @@ class RayEngine:
                  backend: str = "torch"):
         return RayEmbedder(self, model, cache_dir, progress=progress, precision=precision, backend=backend)
 
-    def place(self, placement, vectors: np.ndarray, keys: np.ndarray):
-        """``etl.place.place`` as one Ray task (one task so its results equal the local engine's exactly)."""
-        from etl.vectors import as_array
+    def place_in_flight(self) -> int:
+        """How many placement chunks may be submitted and not yet collected: 2 per cluster CPU, at most
+        ``PLACE_MAX_IN_FLIGHT`` (``$REDTEAM_RISK_RAY_PLACE_IN_FLIGHT``), at least 1."""
+        cpus = float(self.ray().cluster_resources().get("CPU", 1))
+        return max(1, min(PLACE_MAX_IN_FLIGHT, int(2 * cpus)))
 
+    def place_chunks(self, model, chunks: list[tuple[int, int]], read):
+        """``etl.place.ChunkRunner``: one Ray task per chunk (``etl.place.place_chunk``). ``model`` goes to the
+        object store once (every task gets a reference to it); each chunk's vectors are read on the driver when it
+        is submitted and travel with the task (a worker on another node cannot read the driver's vector file), with
+        at most ``place_in_flight()`` chunks submitted and not collected. Yields (lo, ``ChunkPlaced``) as tasks
+        finish. A task's own error is raised as it is (``place`` falls back to a full fit, as locally); a lost
+        worker is a ``RayEngineError``."""
         ray = self.ray()
-        task = ray.remote(num_cpus=1, max_retries=0)(_place_one)
-        # The vectors travel to the task (a worker on another node cannot read the driver's vector file).
-        return self.get(task.remote(placement, as_array(vectors), keys), "placing rows on the last build's map")
+        task = ray.remote(num_cpus=1, max_retries=0)(_place_chunk)
+        limit = self.place_in_flight()
+        t0 = time.perf_counter()
+        model_ref = ray.put(model)
+        pending: dict = {}  # ObjectRef -> the chunk's first position
+        try:
+            for lo, hi in chunks:
+                while len(pending) >= limit:
+                    yield self._collect(pending)
+                pending[task.remote(model_ref, read(lo, hi))] = lo
+            while pending:
+                yield self._collect(pending)
+        finally:
+            for ref in pending:  # an error or an abandoned placement: stop what is still running
+                try:
+                    ray.cancel(ref)
+                except Exception:  # noqa: BLE001 - finished meanwhile, or the cluster is gone
+                    pass
+            del model_ref
+        log.info("ray: placed %d chunk(s) as tasks (at most %d in flight) in %.1f s", len(chunks), limit,
+                 time.perf_counter() - t0)
+
+    def _collect(self, pending: dict):
+        """(lo, ``ChunkPlaced``) of the first of ``pending``'s tasks to finish, removed from it."""
+        ray = self.ray()
+        done, _ = ray.wait(list(pending), num_returns=1)
+        lo = pending.pop(done[0])
+        try:
+            return lo, ray.get(done[0])
+        except ray.exceptions.RayTaskError as exc:
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, Exception) and not isinstance(cause, ray.exceptions.RayError):
+                raise cause from None  # the placement's own failure (e.g. non-finite coordinates)
+            raise self._failed(exc, "placing rows on the map") from exc
+        except ray.exceptions.RayError as exc:
+            raise self._failed(exc, "placing rows on the map") from exc
+
+    @staticmethod
+    def _failed(exc: BaseException, what: str) -> RayEngineError:
+        return RayEngineError(f"the Ray cluster failed while {what}: {_first_line(exc)}; the published database "
+                              f"is unchanged, rerun to retry (cached embeddings are kept)")
 
 
 class RayEmbedder(embed.Embedder):
@@ -226,10 +279,10 @@ def _load_one(path: Path, fmt: str, mapping, options: dict):
         return exc
 
 
-def _place_one(placement, vectors, keys):
+def _place_chunk(model, vectors):
     from etl import place
 
-    return place.place(placement, vectors, keys)
+    return place.place_chunk(model, vectors)
 
 
 def _merge(parts: list) -> "sources.Ingested":  # noqa: F821

@@ -158,22 +158,12 @@ wilson as (
     inner join wilson_levels as lv on lv.grain = w.grain
 ),
 
--- Wilson score interval (the formula of metric_cells; exact bounds at 0 and n successes)
+-- Wilson score interval (sql/macros, as metric_cells)
 bounds as (
     select
         grain, theme, cluster_id, attack_method, side, adjusted,
-        case
-            when p = 0 then 0.0
-            when p > 0 then greatest(
-                (p + zz ^ 2 / (2 * n)) / (1 + zz ^ 2 / n) - zz / (1 + zz ^ 2 / n) * sqrt(p * (1 - p) / n + zz ^ 2 / (4 * n ^ 2)),
-                0.0)
-        end as low,
-        case
-            when p = 1 then 1.0
-            when p < 1 then least(
-                (p + zz ^ 2 / (2 * n)) / (1 + zz ^ 2 / n) + zz / (1 + zz ^ 2 / n) * sqrt(p * (1 - p) / n + zz ^ 2 / (4 * n ^ 2)),
-                1.0)
-        end as high
+        wilson_low(p, n, zz) as low,
+        wilson_high(p, n, zz) as high
     from wilson
 ),
 
@@ -201,10 +191,11 @@ differences as (
         s.min_cell_attacks,
         i.ci_low_a, i.ci_high_a, i.ci_low_b, i.ci_high_b,
         j.p_b - j.p_a as difference,
-        (j.p_b - j.p_a) - sqrt((j.p_b - i.ci_low_b) ^ 2 + (i.ci_high_a - j.p_a) ^ 2) as difference_ci_low,
-        (j.p_b - j.p_a) + sqrt((i.ci_high_b - j.p_b) ^ 2 + (j.p_a - i.ci_low_a) ^ 2) as difference_ci_high,
-        (j.p_b - j.p_a) - sqrt((j.p_b - i.adj_low_b) ^ 2 + (i.adj_high_a - j.p_a) ^ 2) as difference_ci_low_adjusted,
-        (j.p_b - j.p_a) + sqrt((i.adj_high_b - j.p_b) ^ 2 + (j.p_a - i.adj_low_a) ^ 2) as difference_ci_high_adjusted
+        newcombe_low(j.p_a, i.ci_low_a, i.ci_high_a, j.p_b, i.ci_low_b, i.ci_high_b) as difference_ci_low,
+        newcombe_high(j.p_a, i.ci_low_a, i.ci_high_a, j.p_b, i.ci_low_b, i.ci_high_b) as difference_ci_high,
+        newcombe_low(j.p_a, i.adj_low_a, i.adj_high_a, j.p_b, i.adj_low_b, i.adj_high_b) as difference_ci_low_adjusted,
+        newcombe_high(j.p_a, i.adj_low_a, i.adj_high_a, j.p_b, i.adj_low_b, i.adj_high_b)
+            as difference_ci_high_adjusted
     from joined as j
     inner join quantiles as q on q.grain = j.grain
     cross join settings as s

@@ -58,12 +58,11 @@ reductions as (
     select
         paired.*,
         baseline_success_rate - success_rate as reduction,
-        (baseline_success_rate - success_rate) - sqrt(
-            (baseline_success_rate - baseline_success_ci_low) ^ 2 + (success_ci_high - success_rate) ^ 2
-        ) as reduction_ci_low,
-        (baseline_success_rate - success_rate) + sqrt(
-            (baseline_success_ci_high - baseline_success_rate) ^ 2 + (success_rate - success_ci_low) ^ 2
-        ) as reduction_ci_high,
+        -- Newcombe's interval of baseline - treated (sql/macros)
+        newcombe_low(success_rate, success_ci_low, success_ci_high,
+                     baseline_success_rate, baseline_success_ci_low, baseline_success_ci_high) as reduction_ci_low,
+        newcombe_high(success_rate, success_ci_low, success_ci_high,
+                      baseline_success_rate, baseline_success_ci_low, baseline_success_ci_high) as reduction_ci_high,
         (baseline_success_rate - success_rate) / nullif(baseline_success_rate, 0) as relative_reduction
     from paired
 ),

@@ -128,16 +128,6 @@ rates as (
     cross join settings as s
 ),
 
--- Wilson score interval: centre and half-width
-wilson as (
-    select
-        r.*,
-        (r.p + r.z ^ 2 / (2 * r.n_judged)) / (1 + r.z ^ 2 / r.n_judged) as wilson_centre,
-        r.z / (1 + r.z ^ 2 / r.n_judged)
-            * sqrt(r.p * (1 - r.p) / r.n_judged + r.z ^ 2 / (4 * r.n_judged ^ 2)) as wilson_half
-    from rates as r
-),
-
 final as (
     select
         w.grain,
@@ -156,12 +146,9 @@ final as (
         w.mean_rating + t_rating.t975 * w.sd_rating / sqrt(w.n_rated) as mean_rating_ci_high,
         case when w.n_judged > 0 then w.n_success_judged end as n_success,
         w.p as success_rate,
-        -- exact bounds at 0 and n successes (the formula leaves rounding residue of ~1e-17 there)
-        -- (greatest/least skip nulls, so the cases also keep "no success data" null)
-        case when w.p = 0 then 0.0 when w.p > 0 then greatest(w.wilson_centre - w.wilson_half, 0.0) end
-            as success_ci_low,
-        case when w.p = 1 then 1.0 when w.p < 1 then least(w.wilson_centre + w.wilson_half, 1.0) end
-            as success_ci_high,
+        -- Wilson score interval (sql/macros; null without success data)
+        wilson_low(w.p, w.n_judged, w.z) as success_ci_low,
+        wilson_high(w.p, w.n_judged, w.z) as success_ci_high,
         w.mean_harmlessness,
         w.mean_harmlessness - t_harm.t975 * w.sd_harmlessness / sqrt(w.n_scored) as harmlessness_ci_low,
         w.mean_harmlessness + t_harm.t975 * w.sd_harmlessness / sqrt(w.n_scored) as harmlessness_ci_high,
@@ -169,7 +156,7 @@ final as (
         -- share whose theme is only the model's best guess (confidence below the review threshold)
         w.n_needs_review,
         w.n_needs_review / nullif(w.n_attacks, 0) as needs_review_share
-    from wilson as w
+    from rates as w
     cross join totals
     left join t_quantiles as t_rating on t_rating.df = w.n_rated - 1
     left join t_quantiles as t_harm on t_harm.df = w.n_scored - 1

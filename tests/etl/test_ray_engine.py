@@ -2,7 +2,9 @@
 actors), and a bad input or a lost worker fails with a clear error and leaves the published database alone.
 
 Builds: local and ray from a cold cache (embedding through Ray Data, ingest tasks), then both again with a
-second and a duplicated input (placement as a Ray task; duplicates across files renumbered by the driver).
+second and a duplicated input (placement as Ray tasks; duplicates across files renumbered by the driver); and both
+fitted on a sample with the other rows placed in several small chunks (one Ray task each, a bounded number in
+flight).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from polars.testing import assert_frame_equal
 
 ray = pytest.importorskip("ray", reason="the Ray engine's tests need ray (pip install 'redteam-risk[ray]')")
 
-from etl import embed  # noqa: E402
+from etl import embed, place  # noqa: E402
 from etl.demo import write_demo  # noqa: E402
 from etl.engines import ray_engine  # noqa: E402
 from etl.errors import UserError  # noqa: E402
@@ -152,6 +154,50 @@ def test_ray_engine_builds_the_same_database_as_local(ray_cluster, inputs, local
     local_inputs = json.loads(local["runs"].sort("started_at")["inputs"][-1])
     remote_inputs = json.loads(remote["runs"].sort("started_at")["inputs"][-1])
     assert local_inputs == remote_inputs and remote_inputs[2]["n_duplicates"] == ROWS
+
+
+SAMPLE, CHUNK, IN_FLIGHT = 150, 40, 2  # 150 of the 300 rows placed in 4 chunks, at most 2 submitted at once
+
+
+def test_sample_fit_placed_in_chunks_on_ray_equals_local(ray_cluster, local_build, inputs, tmp_path, caplog,
+                                                         monkeypatch):
+    """--fit-sample on both engines, from the same warm cache: the rows outside the sample are placed in chunks of
+    CHUNK texts, one Ray task each with at most IN_FLIGHT submitted and not collected; same database as local."""
+    caplog.set_level(logging.INFO, logger="redteam_risk")
+    monkeypatch.setattr(place, "CHUNK_ROWS", CHUNK)  # read on the driver, which cuts the chunks
+    monkeypatch.setattr(ray_engine, "PLACE_MAX_IN_FLIGHT", IN_FLIGHT)
+    outstanding: list[int] = []  # chunks submitted and not yet collected, seen at each submission
+    submit_chunks = ray_engine.RayEngine.place_chunks
+
+    def watched(self, model, chunks, read):
+        state = {"read": 0, "got": 0}
+
+        def counting_read(lo, hi):
+            state["read"] += 1
+            outstanding.append(state["read"] - state["got"])
+            return read(lo, hi)
+
+        for item in submit_chunks(self, model, chunks, counting_read):
+            state["got"] += 1
+            yield item
+
+    monkeypatch.setattr(ray_engine.RayEngine, "place_chunks", watched)
+    tables = {}
+    for engine in ("local", "ray"):
+        db, cache = _copy_build(local_build, tmp_path / engine)
+        db.unlink()  # a fresh build (no earlier fit to place on) from the warm cache: no embedding
+        run(EtlConfig(inputs=(inputs["first"],), db=db, cache_dir=cache, progress=False, engine=engine,
+                      fit_sample=SAMPLE))
+        tables[engine] = _tables(db)
+    local, remote = tables["local"], tables["ray"]
+    placement = _parameters(remote)["placement"]
+    assert placement["mode"] == "sample" and placement["fit_rows"] == SAMPLE
+    assert placement["placed_texts"] > 2 * CHUNK  # so at least 3 chunks
+    assert {**placement, "base_run": None} == {**_parameters(local)["placement"], "base_run": None}  # run ids differ
+    n_chunks = -(-placement["placed_texts"] // CHUNK)
+    assert len(outstanding) == n_chunks and max(outstanding) == IN_FLIGHT
+    assert f"placed {n_chunks} chunk(s) as tasks (at most {IN_FLIGHT} in flight)" in caplog.text
+    _assert_same_database(local, remote)
 
 
 def test_bad_input_on_a_worker_is_a_clear_error_and_keeps_the_database(ray_cluster, inputs, local_build, tmp_path):

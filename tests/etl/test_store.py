@@ -106,3 +106,35 @@ def test_discard_build_removes_the_spill_folder(tmp_path):
     (tmp_path / (build.name + ".tmp") / "spill.block").write_bytes(b"x")
     store.discard_build(build)
     assert not list(tmp_path.iterdir())
+
+
+def test_out_of_memory_under_the_build_cap_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.delenv(settings.BUILD_MEMORY_LIMIT_ENV, raising=False)
+    build = tmp_path / "oom.duckdb"
+    with pytest.raises(store.BuildMemoryError) as info:
+        store.write_build(build, {"attacks": _attacks(20_000, "m")}, memory_limit="1MB")
+    message = str(info.value)
+    assert "ran out of memory under its cap of 1MB" in message and "the published database is unchanged" in message
+    assert "--build-memory-limit" in message and settings.BUILD_MEMORY_LIMIT_ENV in message
+    assert "\n" not in message  # one line, not DuckDB's multi-line advice
+    assert isinstance(info.value.__cause__, duckdb.Error)
+    # The environment variable sets the cap when none is given; the same rows fit under the default cap.
+    monkeypatch.setenv(settings.BUILD_MEMORY_LIMIT_ENV, "1MB")
+    with pytest.raises(store.BuildMemoryError, match="under its cap of 1MB"):
+        store.write_build(build, {"attacks": _attacks(20_000, "m")})
+    monkeypatch.delenv(settings.BUILD_MEMORY_LIMIT_ENV)
+    store.write_build(build, {"attacks": _attacks(20_000, "m")})
+    assert _count(build) == 20_000
+
+
+def test_a_memory_cap_duckdb_cannot_take_is_refused(monkeypatch):
+    from etl.errors import UserError
+
+    monkeypatch.delenv(settings.BUILD_MEMORY_LIMIT_ENV, raising=False)
+    assert store.check_memory_limit() == settings.BUILD_MEMORY_LIMIT
+    assert store.check_memory_limit(" 2GB ") == "2GB"
+    with pytest.raises(UserError, match="--build-memory-limit must be a size DuckDB understands.*'lots'"):
+        store.check_memory_limit("lots")
+    monkeypatch.setenv(settings.BUILD_MEMORY_LIMIT_ENV, "plenty")
+    with pytest.raises(UserError, match=r"\$REDTEAM_RISK_BUILD_MEMORY_LIMIT must be a size .*'plenty'"):
+        store.check_memory_limit()

@@ -151,3 +151,36 @@ def test_unfiltered_scope_equals_the_view(con, view):
     plain = sql.query(con, view)
     scoped = sql.query(con, view, filters=Filters())
     assert scoped.sort(scoped.columns).equals(plain.sort(plain.columns))
+
+
+def test_macros_travel_with_the_file_and_are_added_to_files_without_them(fixture_db, tmp_path):
+    """The shared interval formulas (sql/macros) are stored in a published file, so its views work in a plain
+    DuckDB; a file built before they existed still answers scoped questions through ``open_read_only``."""
+    import shutil
+
+    import duckdb
+
+    from sql.database import open_read_only
+
+    plain = duckdb.connect(str(fixture_db), read_only=True)
+    try:
+        stored = {r[0] for r in plain.execute(
+            "select function_name from duckdb_functions() where function_type = 'macro' and not internal").fetchall()}
+        view = plain.sql("select * from theme_metrics").pl()
+    finally:
+        plain.close()
+    assert set(sql.names("macros")) <= stored
+    older = tmp_path / "older.duckdb"
+    shutil.copy(fixture_db, older)
+    con = duckdb.connect(str(older))
+    for name in sql.names("macros"):
+        con.execute(f"drop macro {name}")
+    con.close()
+    ro = open_read_only(older)
+    try:
+        scoped = sql.query(ro, "theme_metrics", filters=Filters())
+    finally:
+        ro.close()
+    cols = ["theme", "success_rate", "success_ci_low", "success_ci_high"]
+    assert view.height > 1 and view["success_ci_low"].null_count() < view.height
+    assert scoped.select(cols).sort("theme").equals(view.select(cols).sort("theme"))
