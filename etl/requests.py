@@ -3,16 +3,17 @@
 Jailbreaks wrap a harmful request in a template (role play, "developer mode", persuasion, optimised suffixes). A
 sentence embedding is a mean over all tokens, so a long wrapper drowns the request. This stage picks, per attack:
 
-- ``task_description`` when the input has it (the stated intent), alone: the wrapper around it must not move the
-  theme, whatever the attack text's length;
+- ``task_description`` when the input has it (the stated intent): alone when the attack text is long (more than
+  ``LONG_WORDS`` words, where a wrapper would drown it) or empty, else together with the attack text (a short attack
+  often names what its intent leaves general: on the synthetic demo, the intent alone lost 3 points of theme accuracy);
 - otherwise the attack text with its **template** removed: word 8-grams shared by many long attacks of the same
   run (at least ``MIN_SHARED_ROWS`` and ``MIN_SHARED_SHARE`` of them) are wrapper, not request;
 - and, for what has more than ``CHUNK_WORDS`` words and at least two sentences, its sentence **chunks**, so that the
   assigner can keep the chunk with the strongest harm signal (``etl.themes.assign_themes``'s ``chunks``): a role-play
   opener or a persuasion plea is a sentence of its own and no longer dilutes the request.
 
-Attacks of at most ``LONG_WORDS`` words keep their text (only their chunks are added). Inputs and outputs: lists of
-texts.
+Attacks of at most ``LONG_WORDS`` words keep their text (with their intent before it, if any; chunks are added only
+to attacks without an intent). Inputs and outputs: lists of texts.
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ _WORD = re.compile(r"\S+")
 
 @dataclass(frozen=True)
 class ThemeTexts:
-    """``texts[i]``: what attack i's theme is read from; ``how[i]``: "task_description", "request" (template
-    removed) or "attack_text"; ``chunks``: (row, text) pairs of the sentence chunks of texts over ``CHUNK_WORDS``
-    words, scored besides the whole text."""
+    """``texts[i]``: what attack i's theme is read from; ``how[i]``: "task_description" (the intent alone),
+    "task_description+attack_text" (the intent, a newline, the short attack text), "request" (template removed) or
+    "attack_text"; ``chunks``: (row, text) pairs of the sentence chunks of texts over ``CHUNK_WORDS`` words of
+    attacks without an intent, scored besides the whole text."""
 
     texts: list[str]
     how: list[str]
@@ -49,9 +51,11 @@ def theme_texts(attack_texts: list[str | None], task_descriptions: list[str | No
                  if not t and _n_words(a) > LONG_WORDS]
     stripped = strip_templates([attacks[i] for i in long_rows])
     texts, how = list(attacks), ["attack_text"] * len(attacks)
-    for i, t in enumerate(tasks):
+    for i, (a, t) in enumerate(zip(attacks, tasks, strict=True)):
         if t:
-            texts[i], how[i] = t, "task_description"
+            alone = _n_words(a) > LONG_WORDS or not a.strip()
+            texts[i] = t if alone else f"{t}\n{a.strip()}"
+            how[i] = "task_description" if alone else "task_description+attack_text"
     for i, s in zip(long_rows, stripped, strict=True):
         if s != attacks[i]:
             texts[i], how[i] = s, "request"

@@ -323,7 +323,6 @@ def assign_themes(
     allowed: Sequence[Sequence[str] | None] | None = None,
     corpus: Corpus | None = None,
     chunks: tuple[np.ndarray, np.ndarray] | None = None,
-    mix: np.ndarray | None = None,
     cache_dir: Path | None = None,
 ) -> ThemeAssignment:
     """Assign each attack a theme of ``taxonomy`` with a calibrated confidence.
@@ -334,15 +333,16 @@ def assign_themes(
     training requests (default: ``load_corpus()``); ``chunks``: (row indices m, vectors m × d) of sentence chunks
     of wrapped attacks (``etl.requests``): when an attack's own reading is weak (``other``, or below
     ``confidence_floor``), it takes the distribution of whichever of its chunks has the strongest harm signal (the
-    highest probability of a theme other than ``other``), if stronger than the whole text's; ``mix``: per attack,
-    whether it may be mixed with its cluster (default: every clustered attack).
+    highest probability of a theme other than ``other``), if stronger than the whole text's. Every clustered
+    attack is mixed with its cluster, whichever text its theme is read from.
 
     Two experts are multiplied: the zero-shot one (softmax of exemplar/description similarities over
     ``temperature``) and a classifier head trained here on the taxonomy's exemplars and descriptions plus the
     labelled corpus (``fit_head``), weighted by ``head_weight``. The product is calibrated by a temperature fitted
     on held-out folds of the corpus (``calibrate``), restricted to ``allowed``, then mixed with the attack's
-    cluster mean (``cluster_weight``, scaled by how much the cluster agrees on one theme: ``_mix_with_clusters``). The most probable theme wins; its probability is the confidence, and
-    attacks below ``confidence_floor`` keep that theme but are flagged in ``needs_review``.
+    cluster mean (``cluster_weight``, scaled by how much the cluster agrees on one theme: ``_mix_with_clusters``).
+    The most probable theme wins; its probability is the confidence, and attacks below ``confidence_floor`` keep
+    that theme but are flagged in ``needs_review``.
     """
     started = time.perf_counter()
     # A VectorFile (etl/vectors.py) is read a chunk at a time below, never whole.
@@ -371,8 +371,7 @@ def assign_themes(
     if chunks is not None and len(chunks[0]):
         own = _strongest_chunk(own, chunks, model, allowed, ids, taxonomy.confidence_floor)
 
-    mixed = _mix_with_clusters(own, np.where(mix, clusters, -1) if mix is not None else clusters,
-                               taxonomy.cluster_weight)
+    mixed = _mix_with_clusters(own, clusters, taxonomy.cluster_weight)
     if allowed is not None:  # the cluster's mixture must not bring back a theme the source category rules out
         mixed = _restrict(mixed, allowed, ids)
     top = mixed.argmax(axis=1) if n else np.zeros(0, dtype=np.int64)

@@ -422,10 +422,16 @@ def test_demo_themes_are_recovered_without_clusters(encode, taxonomy):
     def first_human_turn(transcript: str) -> str:
         return transcript.split("\n\nHuman: ", 1)[-1].split("\n\nAssistant:", 1)[0].strip()
 
-    texts = [f"{r.get('task_description') or ''}\n{first_human_turn(r['transcript'])}" for r in records]
-    result = assign_themes(encode(texts), np.full(len(texts), -1), taxonomy, encode)
+    from etl.requests import theme_texts
+
+    # read as the pipeline reads them (etl/requests.py): the demo's attacks are short, so intent and attack together
+    got = theme_texts([first_human_turn(r["transcript"]) for r in records],
+                      [r.get("task_description") for r in records])
+    assert got.how.count("task_description+attack_text") > 0.9 * len(records)
+    chunks = (np.array([r for r, _ in got.chunks]), encode([c for _, c in got.chunks])) if got.chunks else None
+    result = assign_themes(encode(got.texts), np.full(len(records), -1), taxonomy, encode, chunks=chunks)
     expected = truth.sort("source_row")["theme"].to_list()
-    # Measured 0.89–0.91 without cluster mixing (0.95 with HDBSCAN clusters); see docs/taxonomy.md.
+    # Measured 0.863 without cluster mixing, 0.810 from the intent alone (2026-12-01); see docs/taxonomy.md.
     assert np.mean(np.array(result.theme) == np.array(expected)) >= 0.84
 
 
