@@ -5,11 +5,11 @@ sentence embedding is a mean over all tokens, so a long wrapper drowns the reque
 
 - ``task_description`` when the input has it (the stated intent): alone when the attack text is long (more than
   ``LONG_WORDS`` words, where a wrapper would drown it) or empty, else together with the attack text (a short attack
-  often names what its intent leaves general: on the synthetic demo, the intent alone lost 3 points of theme accuracy);
+  often names what its intent leaves general: the intent alone cost the 4,000-row demo 3.4 points, docs/taxonomy.md);
 - otherwise the attack text with its **template** removed: word 8-grams shared by many long attacks of the same
   run (at least ``MIN_SHARED_ROWS`` and ``MIN_SHARED_SHARE`` of them) are wrapper, not request;
-- and, for what has more than ``CHUNK_WORDS`` words and at least two sentences, its sentence **chunks**, so that the
-  assigner can keep the chunk with the strongest harm signal (``etl.themes.assign_themes``'s ``chunks``): a role-play
+- and, for an attack without an intent whose text has more than ``CHUNK_WORDS`` words and at least two sentences,
+  its sentence **chunks**, so that the assigner can keep the chunk with the strongest harm signal (``etl.themes.assign_themes``'s ``chunks``): a role-play
   opener or a persuasion plea is a sentence of its own and no longer dilutes the request.
 
 Attacks of at most ``LONG_WORDS`` words keep their text (with their intent before it, if any; chunks are added only
