@@ -9,8 +9,9 @@ sentence embedding is a mean over all tokens, so a long wrapper drowns the reque
 - otherwise the attack text with its **template** removed: word 8-grams shared by many long attacks of the same
   run (at least ``MIN_SHARED_ROWS`` and ``MIN_SHARED_SHARE`` of them) are wrapper, not request;
 - and, for an attack without an intent whose text has more than ``CHUNK_WORDS`` words and at least two sentences,
-  its sentence **chunks**, so that the assigner can keep the chunk with the strongest harm signal (``etl.themes.assign_themes``'s ``chunks``): a role-play
-  opener or a persuasion plea is a sentence of its own and no longer dilutes the request.
+  its sentence **chunks**, so that the assigner can keep the chunk with the strongest harm signal
+  (``etl.themes.assign_themes``'s ``chunks``): a role-play opener or a persuasion plea is a sentence of its own and
+  no longer dilutes the request.
 
 Attacks of at most ``LONG_WORDS`` words keep their text (with their intent before it, if any; chunks are added only
 to attacks without an intent). Inputs and outputs: lists of texts.
