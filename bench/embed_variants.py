@@ -128,7 +128,7 @@ def build_variants(work: Path, names: list[str]):
     def fresh_encoder():
         return embed_onnx.OnnxEncoder(model_path, e.model_id, onnx_folder, "onnx")
 
-    counter = embed_onnx._tokenizer(Path(model_path), st.max_seq_length)
+    counter = embed_onnx.tokenizer(Path(model_path), st.max_seq_length)
     counter.no_padding()
     for name in names:
         t0 = time.perf_counter()

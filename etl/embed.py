@@ -139,6 +139,7 @@ class Embedder:
                                                                                      self.backend))
         self.stats = CacheStats()
         self._model = None
+        self._count_tokens = None  # texts -> tokens the model reads of each (most_tokens_first)
         self._index: dict[bytes, int] | None = None  # cache key -> row in self._store
         self._store = _Vectors()
 
@@ -226,25 +227,30 @@ class Embedder:
         model = self._load_model()
         autocast = _autocast(self.precision) if self.backend == "torch" else contextlib.nullcontext()
         t0 = time.perf_counter()
-        # Longest first, as sentence-transformers does within a call, so each chunk pads little.
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        # Most tokens first, and each batch run as its own model call, so a batch pads to a length close to all of
+        # its texts' (ordering by characters, as sentence-transformers does within a call, padded ~25 % more tokens
+        # on the demo). Padding does not change a text's vector beyond float rounding (cosine 1.0 to 6 decimals).
+        order = self.most_tokens_first(texts)
         out = np.empty((len(texts), 0), dtype=np.float32) if keep else None
         pending: list[int] = []
         pending_vectors: list[np.ndarray] = []
         with tqdm(total=len(texts), desc="embed", unit="text", disable=not self.progress) as bar:
             for lo in range(0, len(order), CHUNK_ROWS):
                 chunk = order[lo : lo + CHUNK_ROWS]
-                if self.backend != "torch":
+                if self.backend != "torch":  # batches in the order given
                     vectors = model.encode([texts[i] for i in chunk], self.batch_size)
                 else:
                     with autocast:
-                        vectors = model.encode(
-                            [texts[i] for i in chunk],
-                            batch_size=self.batch_size,
-                            show_progress_bar=False,
-                            normalize_embeddings=True,
-                            convert_to_numpy=True,
-                        )
+                        vectors = np.concatenate([
+                            model.encode(
+                                [texts[i] for i in chunk[b : b + self.batch_size]],
+                                batch_size=self.batch_size,
+                                show_progress_bar=False,
+                                normalize_embeddings=True,
+                                convert_to_numpy=True,
+                            )
+                            for b in range(0, len(chunk), self.batch_size)
+                        ])
                 vectors = np.asarray(vectors, dtype=np.float32)
                 if out is not None and out.shape[1] == 0:
                     out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
@@ -260,6 +266,34 @@ class Embedder:
         log.info("embed: embedded %d texts in %.1f s (%.0f texts/s, %s, %s)",
                  len(texts), seconds, len(texts) / max(seconds, 1e-9), self.backend, self.precision)
         return out
+
+    def most_tokens_first(self, texts: list[str]) -> list[int]:
+        """Positions of ``texts`` ordered by the number of tokens the model reads of each (after truncation), most
+        first; ties keep their order. The one ordering every engine batches by (the Ray driver orders before it
+        hands batches to its actors), so batches, and therefore vectors, are the same everywhere. Counted with the
+        model's fast tokenizer alone when its folder has one (~1 % of the model's time; no model loaded)."""
+        count = self._token_counter()
+        counts = np.empty(len(texts), dtype=np.int64)
+        for lo in range(0, len(texts), SEGMENT_ROWS):
+            block = texts[lo : lo + SEGMENT_ROWS]
+            counts[lo : lo + len(block)] = count(block)
+        return np.argsort(-counts, kind="stable").tolist()
+
+    def _token_counter(self):
+        if self._count_tokens is None:
+            from etl import embed_onnx
+
+            folder = Path(self._model_path)
+            if (folder / "tokenizer.json").is_file() and (folder / "sentence_bert_config.json").is_file():
+                tokenizer = embed_onnx.tokenizer(folder, embed_onnx.max_seq_length(folder))
+                self._count_tokens = lambda block: [sum(e.attention_mask) for e in tokenizer.encode_batch(block)]
+            elif self.backend != "torch":
+                self._count_tokens = self._load_model().token_counts
+            else:
+                model = self._load_model()
+                self._count_tokens = lambda block: [len(ids) for ids in model.tokenizer(
+                    block, truncation=True, max_length=model.max_seq_length)["input_ids"]]
+        return self._count_tokens
 
     def _load_model(self):
         if self._model is not None:

@@ -62,8 +62,8 @@ class OnnxEncoder:
             ) from exc
         self.model_path = Path(model_path)
         self.backend = backend
-        self.max_seq_length = _max_seq_length(self.model_path)
-        self.tokenizer = _tokenizer(self.model_path, self.max_seq_length)
+        self.max_seq_length = max_seq_length(self.model_path)
+        self.tokenizer = tokenizer(self.model_path, self.max_seq_length)
         path = ensure_export(self.model_path, model_id, folder, backend)
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -72,6 +72,10 @@ class OnnxEncoder:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_names = {i.name for i in self.session.get_inputs()}
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        """Tokens of each text the model reads (special tokens included, truncated at ``max_seq_length``)."""
+        return [sum(e.attention_mask) for e in self.tokenizer.encode_batch(texts)]
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         """Unit vectors of ``texts`` in their order; each batch is padded to its longest text."""
@@ -232,7 +236,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _max_seq_length(model_path: Path) -> int:
+def max_seq_length(model_path: Path) -> int:
     """The model's ``max_seq_length`` from its sentence-transformers config (256 for all-MiniLM-L6-v2)."""
     try:
         config = json.loads((model_path / "sentence_bert_config.json").read_text(encoding="utf-8"))
@@ -242,7 +246,7 @@ def _max_seq_length(model_path: Path) -> int:
                         f"max_seq_length ({exc}); use --embedding-backend torch.") from exc
 
 
-def _tokenizer(model_path: Path, max_length: int):
+def tokenizer(model_path: Path, max_length: int):
     from tokenizers import Tokenizer
 
     path = model_path / "tokenizer.json"

@@ -207,8 +207,9 @@ class RayEmbedder(embed.Embedder):
 
         ray = self._engine.ray()
         t0 = time.perf_counter()
-        # Longest first, as the in-process embedder orders them, so each model batch pads alike.
-        order = np.array(sorted(range(len(texts)), key=lambda i: -len(texts[i])), dtype=np.int64)
+        # The in-process embedder's order (most tokens first), cut into batches at the same places, so every model
+        # batch holds the same texts, pads alike and gives the same vectors.
+        order = np.array(self.most_tokens_first(texts), dtype=np.int64)
         table = pa.table({"row": order, "text": pa.array([texts[i] for i in order], type=pa.large_string())})
         cpus = float(ray.cluster_resources().get("CPU", 1))
         n_actors = max(1, int(cpus // ACTOR_CPUS))

@@ -187,3 +187,19 @@ def test_bfloat16_vectors_match_float32_and_are_cached_apart(tmp_path, model):
     # Each precision reads back its own vectors bit for bit.
     np.testing.assert_array_equal(make(tmp_path, model, precision="bfloat16").encode(TEXTS), b)
     np.testing.assert_array_equal(make(tmp_path, model, precision="float32").encode(TEXTS), a)
+
+
+def test_texts_are_batched_by_token_count_and_keep_sentence_transformers_vectors(tmp_path, model):
+    """The embedder orders texts by the tokens the model reads (not characters) before batching, so batches pad
+    little; every vector still matches sentence-transformers' own float32 output for the text."""
+    padded = "short" + " " * 400  # many characters, three tokens
+    wordy = "a b c d e f g h i j k l m n o p"  # few characters, eighteen tokens
+    e = make(tmp_path, model, batch_size=4)
+    assert e.most_tokens_first([padded, wordy, "", "x " * 300]) == [3, 1, 0, 2]
+    texts = [padded, wordy, ""] + [f"request {i}: " + "please help me " * (i % 9) for i in range(20)]
+    got = e.encode(texts)
+    want = model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
+                        show_progress_bar=False)
+    cos = (got * want).sum(1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1))
+    assert cos.min() >= 0.99999
+    np.testing.assert_allclose(got, want, atol=1e-4)
