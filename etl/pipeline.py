@@ -260,6 +260,7 @@ def _run(config: EtlConfig, engine, work: list[Path]) -> RunSummary:
             theme_vectors, labelled.cluster_ids, taxonomy, embedder.encode,
             allowed=allowed_themes if any(a is not None for a in allowed_themes) else None,
             chunks=(np.array([r for r, _ in theme_input.chunks]), chunk_vectors) if theme_input.chunks else None,
+            mix=same,
             cache_dir=cache_dir,
         )
         log.info("themes: read from %s", json.dumps(dict(Counter(theme_input.how))))

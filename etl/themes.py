@@ -323,6 +323,7 @@ def assign_themes(
     allowed: Sequence[Sequence[str] | None] | None = None,
     corpus: Corpus | None = None,
     chunks: tuple[np.ndarray, np.ndarray] | None = None,
+    mix: np.ndarray | None = None,
     cache_dir: Path | None = None,
 ) -> ThemeAssignment:
     """Assign each attack a theme of ``taxonomy`` with a calibrated confidence.
@@ -333,16 +334,16 @@ def assign_themes(
     training requests (default: ``load_corpus()``); ``chunks``: (row indices m, vectors m × d) of sentence chunks
     of wrapped attacks (``etl.requests``): when an attack's own reading is weak (``other``, or below
     ``confidence_floor``), it takes the distribution of whichever of its chunks has the strongest harm signal (the
-    highest probability of a theme other than ``other``), if stronger than the whole text's. Every clustered
-    attack is mixed with its cluster, whichever text its theme is read from.
+    highest probability of a theme other than ``other``), if stronger than the whole text's; ``mix``: per attack,
+    whether to mix it with its cluster (the pipeline mixes the attacks whose theme text is the text the map embeds:
+    a theme read from the intent alone or from a template-free request is not pulled by a wrapper's cluster).
 
     Two experts are multiplied: the zero-shot one (softmax of exemplar/description similarities over
     ``temperature``) and a classifier head trained here on the taxonomy's exemplars and descriptions plus the
     labelled corpus (``fit_head``), weighted by ``head_weight``. The product is calibrated by a temperature fitted
     on held-out folds of the corpus (``calibrate``), restricted to ``allowed``, then mixed with the attack's
-    cluster mean (``cluster_weight``, scaled by how much the cluster agrees on one theme: ``_mix_with_clusters``).
-    The most probable theme wins; its probability is the confidence, and attacks below ``confidence_floor`` keep
-    that theme but are flagged in ``needs_review``.
+    cluster mean (``cluster_weight``). The most probable theme wins; its probability is the confidence, and
+    attacks below ``confidence_floor`` keep that theme but are flagged in ``needs_review``.
     """
     started = time.perf_counter()
     # A VectorFile (etl/vectors.py) is read a chunk at a time below, never whole.
@@ -371,7 +372,8 @@ def assign_themes(
     if chunks is not None and len(chunks[0]):
         own = _strongest_chunk(own, chunks, model, allowed, ids, taxonomy.confidence_floor)
 
-    mixed = _mix_with_clusters(own, clusters, taxonomy.cluster_weight)
+    mixed = _mix_with_clusters(own, np.where(mix, clusters, -1) if mix is not None else clusters,
+                               taxonomy.cluster_weight)
     if allowed is not None:  # the cluster's mixture must not bring back a theme the source category rules out
         mixed = _restrict(mixed, allowed, ids)
     top = mixed.argmax(axis=1) if n else np.zeros(0, dtype=np.int64)
@@ -716,32 +718,23 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 def _mix_with_clusters(own: np.ndarray, clusters: np.ndarray, weight: float) -> np.ndarray:
     """Combine each attack's own distribution with its cluster's mean own distribution as two experts:
-    p ∝ own · mean^(agreement · weight / (1 − weight)) (weight 0.5 and full agreement: their plain product; weight 1:
-    the cluster's mean alone); noise (-1) keeps its own.
+    p ∝ own · mean^(weight / (1 − weight)) (weight 0.5: their plain product; weight 1: the cluster's mean alone);
+    noise (-1) keeps its own.
 
     A product, not an average: when the two agree the attack becomes surer, when they disagree less sure. The
     average made every attack in a mixed real cluster look unsure (StrongREJECT: mean confidence 0.42 against 85 %
     right, calibration error 0.43); the product was also as accurate on the development sets (docs/taxonomy.md).
-
-    ``agreement`` is the share of the cluster's members whose own most probable theme is the cluster's most frequent
-    one: a cluster about one theme speaks for its members, a cluster gathered by something else (a shared jailbreak
-    wrapper, a persona, a suffix) whose members' own themes differ says little about any of them and barely moves them.
     """
     if own.shape[0] == 0 or weight == 0.0:
         return own
     uniq, inverse = np.unique(clusters, return_inverse=True)
     sums = np.zeros((uniq.shape[0], own.shape[1]), dtype=np.float64)
     np.add.at(sums, inverse, own)
-    sizes = np.bincount(inverse, minlength=uniq.shape[0])
-    means = sums / sizes[:, None]
+    means = sums / np.bincount(inverse, minlength=uniq.shape[0])[:, None]
     if weight >= 1.0:
         mixed = means[inverse]
     else:
-        votes = np.zeros_like(sums)
-        np.add.at(votes, (inverse, own.argmax(axis=1)), 1.0)
-        agreement = votes.max(axis=1) / sizes
-        exponent = (weight / (1 - weight) * agreement)[inverse][:, None]
-        log_p = np.log(np.maximum(own, 1e-30)) + exponent * np.log(np.maximum(means[inverse], 1e-30))
+        log_p = np.log(np.maximum(own, 1e-30)) + weight / (1 - weight) * np.log(np.maximum(means[inverse], 1e-30))
         log_p -= log_p.max(axis=1, keepdims=True)
         mixed = np.exp(log_p)
         mixed /= mixed.sum(axis=1, keepdims=True)
