@@ -3,14 +3,18 @@
 Jailbreaks wrap a harmful request in a template (role play, "developer mode", persuasion, optimised suffixes). A
 sentence embedding is a mean over all tokens, so a long wrapper drowns the request. This stage picks, per attack:
 
-- ``task_description`` when the input has it (the stated intent): alone when the attack text is long, else
-  together with the attack text (the text the map embeds anyway, so no extra embedding);
+- ``task_description`` when the input has it (the stated intent): alone when the attack text is long (more than
+  ``LONG_WORDS`` words, where a wrapper would drown it) or empty, else together with the attack text (a short attack
+  often names what its intent leaves general: the intent alone cost the 4,000-row demo 3.4 points, docs/taxonomy.md);
 - otherwise the attack text with its **template** removed: word 8-grams shared by many long attacks of the same
   run (at least ``MIN_SHARED_ROWS`` and ``MIN_SHARED_SHARE`` of them) are wrapper, not request;
-- and, for what is still long, its sentence **chunks**, so that the assigner can keep the chunk with the strongest
-  harm signal (``etl.themes.assign_themes``'s ``chunks``).
+- and, for an attack without an intent whose text has more than ``CHUNK_WORDS`` words and at least two sentences,
+  its sentence **chunks**, so that the assigner can keep the chunk with the strongest harm signal
+  (``etl.themes.assign_themes``'s ``chunks``): a role-play opener or a persuasion plea is a sentence of its own and
+  no longer dilutes the request.
 
-Short attacks (at most ``LONG_WORDS`` words) are never changed. Inputs: lists of texts; outputs: lists of texts.
+Attacks of at most ``LONG_WORDS`` words keep their text (with their intent before it, if any; chunks are added only
+to attacks without an intent). Inputs and outputs: lists of texts.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-LONG_WORDS = 40  # above this many words an attack text may carry a wrapper
+LONG_WORDS = 40  # above this many words an attack text may carry a template shared with other attacks
+CHUNK_WORDS = 16  # above this many words (and with two sentences or more) an attack's sentences are scored too
 SHINGLE_WORDS = 8
 MIN_SHARED_ROWS = 5
 MIN_SHARED_SHARE = 0.02
@@ -30,9 +35,10 @@ _WORD = re.compile(r"\S+")
 
 @dataclass(frozen=True)
 class ThemeTexts:
-    """``texts[i]``: what attack i's theme is read from; ``how[i]``: "task_description",
-    "task_description+attack_text", "request" (template removed) or "attack_text"; ``chunks``: (row, text) pairs of
-    sentence chunks of long texts, scored besides the whole text."""
+    """``texts[i]``: what attack i's theme is read from; ``how[i]``: "task_description" (the intent alone),
+    "task_description+attack_text" (the intent, a newline, the short attack text), "request" (template removed) or
+    "attack_text"; ``chunks``: (row, text) pairs of the sentence chunks of texts over ``CHUNK_WORDS`` words of
+    attacks without an intent, scored besides the whole text."""
 
     texts: list[str]
     how: list[str]
@@ -48,15 +54,18 @@ def theme_texts(attack_texts: list[str | None], task_descriptions: list[str | No
     texts, how = list(attacks), ["attack_text"] * len(attacks)
     for i, (a, t) in enumerate(zip(attacks, tasks, strict=True)):
         if t:
-            long = _n_words(a) > LONG_WORDS
-            texts[i] = t if long or not a.strip() else f"{t}\n{a.strip()}"
-            how[i] = "task_description" if long or not a.strip() else "task_description+attack_text"
-    chunks: list[tuple[int, str]] = []
+            alone = _n_words(a) > LONG_WORDS or not a.strip()
+            texts[i] = t if alone else f"{t}\n{a.strip()}"
+            how[i] = "task_description" if alone else "task_description+attack_text"
     for i, s in zip(long_rows, stripped, strict=True):
         if s != attacks[i]:
             texts[i], how[i] = s, "request"
-        if _n_words(s) > LONG_WORDS:
-            chunks.extend((i, c) for c in sentence_chunks(s)[:MAX_CHUNKS])
+    chunks: list[tuple[int, str]] = []
+    for i, (text, t) in enumerate(zip(texts, tasks, strict=True)):
+        if not t and _n_words(text) > CHUNK_WORDS:
+            pieces = sentence_chunks(text)
+            if len(pieces) > 1:
+                chunks.extend((i, c) for c in pieces[:MAX_CHUNKS])
     return ThemeTexts(texts, how, chunks)
 
 

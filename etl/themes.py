@@ -332,8 +332,11 @@ def assign_themes(
     ``cluster_ids``: n ints, -1 = unclustered; ``encode``: texts -> vectors from the same model;
     ``allowed``: per attack, the theme ids its source category allows (None = any); ``corpus``: the labelled
     training requests (default: ``load_corpus()``); ``chunks``: (row indices m, vectors m × d) of sentence chunks
-    of long attacks (``etl.requests``): an attack takes the distribution of whichever of its whole text and its
-    chunks has the strongest harm signal (the highest probability of a theme other than ``other``).
+    of wrapped attacks (``etl.requests``): when an attack's own reading is weak (``other``, or below
+    ``confidence_floor``), it takes the distribution of whichever of its chunks has the strongest harm signal (the
+    highest probability of a theme other than ``other``), if stronger than the whole text's; ``mix``: per attack,
+    whether to mix it with its cluster (the pipeline mixes the attacks whose theme text is the text the map embeds:
+    a theme read from the intent alone or from a template-free request is not pulled by a wrapper's cluster).
 
     Two experts are multiplied: the zero-shot one (softmax of exemplar/description similarities over
     ``temperature``) and a classifier head trained here on the taxonomy's exemplars and descriptions plus the
@@ -367,7 +370,7 @@ def assign_themes(
     if allowed is not None:
         own = _restrict(own, allowed, ids)
     if chunks is not None and len(chunks[0]):
-        own = _strongest_chunk(own, chunks, model, allowed, ids)
+        own = _strongest_chunk(own, chunks, model, allowed, ids, taxonomy.confidence_floor)
 
     mixed = _mix_with_clusters(own, np.where(mix, clusters, -1) if mix is not None else clusters,
                                taxonomy.cluster_weight)
@@ -618,18 +621,21 @@ def calibrate(logits: np.ndarray, allowed: np.ndarray) -> float:
 
 
 def _strongest_chunk(own: np.ndarray, chunks: tuple[np.ndarray, np.ndarray], model: Assigner,
-                     allowed: Sequence[Sequence[str] | None] | None, ids: list[str]) -> np.ndarray:
-    """Per row, the distribution (whole text or one of its chunks) with the highest non-``other`` probability."""
+                     allowed: Sequence[Sequence[str] | None] | None, ids: list[str], floor: float) -> np.ndarray:
+    """Per row, its own distribution unless that reading is weak (its top theme is ``other`` or below ``floor``):
+    then the distribution of whichever of the row's chunks has the highest non-``other`` probability, if that beats
+    the whole text's."""
     rows = np.asarray(chunks[0], dtype=np.int64)
     p = model.predict(_normalise(np.asarray(chunks[1], dtype=np.float32)))
     if allowed is not None:
         p = _restrict(p, [allowed[r] for r in rows], ids)
-    harm = np.delete(p, ids.index(OTHER), axis=1).max(axis=1)
-    own_harm = np.delete(own, ids.index(OTHER), axis=1).max(axis=1)
+    o = ids.index(OTHER)
+    harm = np.delete(p, o, axis=1).max(axis=1)
+    best = np.delete(own, o, axis=1).max(axis=1)
+    weak = (own.argmax(axis=1) == o) | (own.max(axis=1) < floor)
     out = own.copy()
-    best = own_harm.copy()
     for j, r in enumerate(rows.tolist()):
-        if harm[j] > best[r]:
+        if weak[r] and harm[j] > best[r]:
             best[r] = harm[j]
             out[r] = p[j]
     return out
