@@ -281,12 +281,14 @@ class Embedder:
 
     def _token_counter(self):
         if self._count_tokens is None:
+            from functools import partial
+
             from etl import embed_onnx
 
             folder = Path(self._model_path)
             if (folder / "tokenizer.json").is_file() and (folder / "sentence_bert_config.json").is_file():
                 tokenizer = embed_onnx.tokenizer(folder, embed_onnx.max_seq_length(folder))
-                self._count_tokens = lambda block: [sum(e.attention_mask) for e in tokenizer.encode_batch(block)]
+                self._count_tokens = partial(embed_onnx.token_counts, tokenizer)
             elif self.backend != "torch":
                 self._count_tokens = self._load_model().token_counts
             else:

@@ -75,7 +75,7 @@ class OnnxEncoder:
 
     def token_counts(self, texts: list[str]) -> list[int]:
         """Tokens of each text the model reads (special tokens included, truncated at ``max_seq_length``)."""
-        return [sum(e.attention_mask) for e in self.tokenizer.encode_batch(texts)]
+        return token_counts(self.tokenizer, texts)
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         """Unit vectors of ``texts`` in their order; each batch is padded to its longest text."""
@@ -244,6 +244,12 @@ def max_seq_length(model_path: Path) -> int:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UserError(f"The ONNX embedding backends need {model_path / 'sentence_bert_config.json'} with "
                         f"max_seq_length ({exc}); use --embedding-backend torch.") from exc
+
+
+def token_counts(tok, texts: list[str]) -> list[int]:
+    """Tokens of each of ``texts`` that ``tok`` (a ``tokenizer(...)``: truncating, padding) keeps, special tokens
+    included."""
+    return [sum(e.attention_mask) for e in tok.encode_batch(texts)]
 
 
 def tokenizer(model_path: Path, max_length: int):
