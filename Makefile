@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8501
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test bench quality install install-test install-bench system-packages clean
+.PHONY: run test bench quality install install-test install-bench system-packages clean package-vectors
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -58,3 +58,7 @@ quality: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) data/demo
+
+# After editing etl/taxonomy/default.toml or the corpus: the vectors that ship for their texts (tests check them).
+package-vectors: $(VENV)/.installed
+	$(BIN)/python -c "from etl import themes; print(themes.write_packaged_vectors())"

@@ -267,7 +267,7 @@ def measure_etl(spec: dict) -> dict:
         timer.stage = stage
     from etl import embed, reduce, themes
 
-    spies.wrap(embed.Embedder, "_load_model", "embed.load_model")
+    spies.wrap(embed.Embedder, "_load_model_now", "embed.load_model")  # the load itself (it may overlap ingest)
     spies.wrap(embed.Embedder, "_load_cache", "embed.load_cache")
     spies.wrap(embed.Embedder, "_embed", "embed.model_encode", keep=lambda v: len(v))
     spies.wrap(reduce, "reduce", "reduce.reduce", keep=lambda r: dict(getattr(r, "seconds", {}) or {}))

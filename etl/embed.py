@@ -27,6 +27,12 @@ cached rerun stays bit-identical to the run that filled the cache.
 Backend: ``torch`` (sentence-transformers on PyTorch, the default) or ``onnx`` / ``onnx-int8`` (the same model
 exported once to ONNX and run by ONNX Runtime, ``etl.embed_onnx``). Each backend has its own cache folder too,
 so vectors of different backends are never mixed.
+
+Packaged vectors: the package's own texts (the taxonomy's exemplars and descriptions, the assigner's labelled
+corpus) ship with their vectors for the default model, torch float32 (``etl/taxonomy/vectors/``, one read-only
+segment in the cache's format, written by ``write_packaged_segment``). They are read as the cache's first segment,
+so a cold build embeds only the user's texts; any other model, precision or backend, or an edited text, misses
+them and is embedded as usual.
 """
 
 from __future__ import annotations
@@ -34,9 +40,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.metadata
+import importlib.resources
 import logging
 import os
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -64,6 +72,7 @@ MAX_SEGMENTS = 16  # merge segments beyond this many, to keep cache loads to a f
 STALE_TMP_SECONDS = 3600  # temporary files older than this belong to a dead writer
 PRECISIONS = ("auto", "float32", "bfloat16")
 BACKENDS = settings.EMBEDDING_BACKENDS  # ("torch", "onnx", "onnx-int8")
+PACKAGED_VECTORS = "taxonomy/vectors"  # under the etl package: the packaged vectors of the package's own texts
 
 
 def embedding_texts(df: pl.DataFrame, spec: str = DEFAULT_TEXT_SPEC) -> list[str]:
@@ -139,6 +148,8 @@ class Embedder:
                                                                                      self.backend))
         self.stats = CacheStats()
         self._model = None
+        self.use_packaged = True  # read the packaged vectors of the package's own texts (write_packaged_segment)
+        self._model_lock = threading.Lock()  # preload (a background thread) and the first cache miss
         self._count_tokens = None  # texts -> tokens the model reads of each (most_tokens_first)
         self._index: dict[bytes, int] | None = None  # cache key -> row in self._store
         self._store = _Vectors()
@@ -297,23 +308,45 @@ class Embedder:
                     block, truncation=True, max_length=model.max_seq_length)["input_ids"]]
         return self._count_tokens
 
+    def preload_if_cold(self) -> threading.Thread | None:
+        """Load the model in a background thread when this model's cache holds no vector yet (a cold build will
+        need it): importing sentence-transformers and torch takes ~5 s, spent while ingest waits on its reads
+        and writes instead of after it. A warm cache loads nothing (a fully cached run never imports torch). A
+        failed preload is left to the first real use, which loads again and reports the error."""
+        if self._model is not None or self.backend != "torch" or any(self.cache_path.glob("seg-*.npy")):
+            return None
+
+        def load() -> None:
+            with contextlib.suppress(Exception):
+                self._load_model()
+
+        thread = threading.Thread(target=load, name="embed-preload", daemon=True)
+        thread.start()
+        return thread
+
     def _load_model(self):
         if self._model is not None:
             return self._model
+        with self._model_lock:
+            if self._model is None:
+                self._model = self._load_model_now()
+        return self._model
+
+    def _load_model_now(self):
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         t0 = time.perf_counter()
         if self.backend != "torch":
-            self._model = self._load_onnx()
+            model = self._load_onnx()
             log.info("embed: loaded model %s (%s) in %.1f s", self.model_id, self.backend, time.perf_counter() - t0)
-            return self._model
+            return model
         from sentence_transformers import SentenceTransformer
 
         try:
-            self._model = SentenceTransformer(str(self._model_path), device="cpu")
+            model = SentenceTransformer(str(self._model_path), device="cpu")
         except Exception as exc:  # the library raises OSError, ValueError, HF errors... for a missing model
             raise UserError(_model_error(self.model_name, exc)) from exc
         log.info("embed: loaded model %s in %.1f s", self.model_id, time.perf_counter() - t0)
-        return self._model
+        return model
 
     def _load_onnx(self):
         from etl import embed_onnx
@@ -336,7 +369,10 @@ class Embedder:
             return self._index
         t0 = time.perf_counter()
         segments = sorted(self.cache_path.glob("seg-*.npy")) if self.cache_path.is_dir() else []
-        arrays = [(p, a) for p, a in ((p, _read_segment(p)) for p in segments) if a is not None]
+        packaged = packaged_segment_path(vector_id(self.model_id, self.precision, self.backend))
+        # The packaged segment first: the cache's own segments win for a key in both.
+        arrays = [(p, a) for p, a in ((p, _read_segment(p)) for p in [packaged, *segments] if p.is_file())
+                  if a is not None and (self.use_packaged or p != packaged)]
         dims = {a["vec"].shape[1] for _, a in arrays}
         if len(dims) > 1:  # cannot happen for one model identity; never trust a mixed cache
             log.warning("embed: cache %s mixes vector sizes %s; ignoring it", self.cache_path, sorted(dims))
@@ -511,6 +547,23 @@ def vector_id(model_id: str, precision: str, backend: str = "torch") -> str:
     PyTorch keeps the bare model identity, the name caches had before backends existed)."""
     out = model_id if precision == "float32" else f"{model_id}@{precision}"
     return out if backend == "torch" else f"{out}@{backend}"
+
+
+def packaged_segment_path(vid: str) -> Path:
+    """Where the packaged vectors for vector id ``vid`` (``vector_id``) are, whether or not they exist."""
+    return Path(str(importlib.resources.files("etl").joinpath(PACKAGED_VECTORS))) / f"{_safe_dir_name(vid)}.npy"
+
+
+def write_packaged_segment(texts: list[str], embedder: Embedder) -> Path:
+    """Embed the distinct ``texts`` with ``embedder`` and write them as its packaged segment (replacing it)."""
+    distinct = sorted(set(texts))
+    vectors = embedder.encode(distinct)
+    records = np.empty(len(distinct), dtype=_segment_dtype(vectors.shape[1]))
+    records["key"], records["vec"] = text_keys(distinct), vectors
+    path = packaged_segment_path(vector_id(embedder.model_id, embedder.precision, embedder.backend))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, records, allow_pickle=False)
+    return path
 
 
 def resolve_precision(precision: str, backend: str = "torch") -> str:

@@ -149,6 +149,9 @@ def _run(config: EtlConfig, engine, work: list[Path]) -> RunSummary:
         if summary is not None:
             return summary
 
+    embedder = engine.embedder(config.model, cache_dir, progress=config.progress, precision=config.embed_precision,
+                               backend=config.embedding_backend)
+    embedder.preload_if_cold()  # a cold cache: the model loads while ingest reads (etl/embed.py)
     with timer.stage("ingest"):
         ingested = engine.load(
             list(config.inputs),
@@ -177,8 +180,6 @@ def _run(config: EtlConfig, engine, work: list[Path]) -> RunSummary:
     attacks = ingested.attacks
     with timer.stage("embed"):
         texts = embed.embedding_texts(attacks, config.embed_text)
-        embedder = engine.embedder(config.model, cache_dir, progress=config.progress, precision=config.embed_precision,
-                                   backend=config.embedding_backend)
         # The vectors go to a file beside the build (removed with it), read back a chunk or a set of rows at a
         # time, so memory grows with the fit sample and the chunk, not with the rows (etl/vectors.py).
         work.append(Path(f"{store.build_path(db, run_id)}.vectors.npy"))

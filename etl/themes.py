@@ -480,7 +480,7 @@ def train_assigner(
         return Assigner(taxonomy, encoded, None, None, 1.0)
     corpus = load_corpus() if corpus is None else corpus
     key = _assigner_key(taxonomy, encoded, corpus)
-    cached = _TRAINED.get(key) or _read_head(cache_dir, key)
+    cached = _TRAINED.get(key) or _read_head(cache_dir, key) or _read_head(_packaged_folder(), key, touch=False)
     if cached is not None:
         _TRAINED[key] = cached
         w, b, temperature, n_train = cached
@@ -534,7 +534,14 @@ def _head_path(cache_dir: Path, key: str) -> Path:
     return Path(cache_dir) / "assigner" / f"{key[:32]}.npz"
 
 
-def _read_head(cache_dir: Path | None, key: str) -> tuple[np.ndarray, np.ndarray, float, int] | None:
+def _packaged_folder() -> Path:
+    """The head trained for the default taxonomy and model ships here, beside the packaged vectors (etl.embed)."""
+    from etl import embed
+
+    return embed.packaged_segment_path("-").parent
+
+
+def _read_head(cache_dir: Path | None, key: str, touch: bool = True) -> tuple[np.ndarray, np.ndarray, float, int] | None:
     """The head trained for ``key`` from the cache folder, or None (missing or unreadable: train again)."""
     if cache_dir is None:
         return None
@@ -546,7 +553,8 @@ def _read_head(cache_dir: Path | None, key: str) -> tuple[np.ndarray, np.ndarray
             out = (z["weights"], z["bias"], float(z["temperature"]), int(z["n_train"]))
     except (OSError, KeyError, ValueError):
         return None
-    cachefiles.touch(path)
+    if touch:
+        cachefiles.touch(path)
     return out
 
 
@@ -695,14 +703,46 @@ def _encode_taxonomy(
     taxonomy: Taxonomy, encode: Callable[[list[str]], np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
     """Encode every exemplar and description once: (exemplar vectors, description vectors, spans)."""
+    texts, descriptions, spans = _taxonomy_texts(taxonomy)
+    vecs = _normalise(np.asarray(encode(texts + descriptions), dtype=np.float32))
+    return vecs[: len(texts)], vecs[len(texts) :], spans
+
+
+def _taxonomy_texts(taxonomy: Taxonomy) -> tuple[list[str], list[str], list[tuple[int, int]]]:
+    """The texts the taxonomy is read from: (exemplars, one description per theme, each theme's exemplar span)."""
     texts: list[str] = []
     spans: list[tuple[int, int]] = []
     for t in taxonomy.themes:
         spans.append((len(texts), len(texts) + len(t.exemplars)))
         texts.extend(t.exemplars)
-    descriptions = [f"{t.name}: {t.description}" for t in taxonomy.themes]
-    vecs = _normalise(np.asarray(encode(texts + descriptions), dtype=np.float32))
-    return vecs[: len(texts)], vecs[len(texts) :], spans
+    return texts, [f"{t.name}: {t.description}" for t in taxonomy.themes], spans
+
+
+def packaged_texts() -> list[str]:
+    """Every text the default taxonomy and the corpus are embedded from: the texts whose vectors ship with the
+    package for the default model (``etl.embed``'s packaged vectors), so a cold build does not embed them."""
+    exemplars, descriptions, _ = _taxonomy_texts(load_taxonomy())
+    return exemplars + descriptions + load_corpus().texts
+
+
+def write_packaged_vectors() -> Path:
+    """Embed ``packaged_texts()`` with the default model (torch float32) and write its packaged segment; run
+    after editing the default taxonomy or the corpus (``make package-vectors``; a test fails until then)."""
+    import tempfile
+
+    from etl import embed
+
+    with tempfile.TemporaryDirectory() as cache:
+        embedder = embed.Embedder(cache_dir=cache, progress=False, precision="float32", backend="torch")
+        embedder.use_packaged = False  # embed every text anew, never copy the segment being replaced
+        path = embed.write_packaged_segment(packaged_texts(), embedder)
+        # The head trained on exactly those vectors (as a cold build reads them), into the same folder.
+        for old in (path.parent / "assigner").glob("*.npz"):
+            old.unlink()
+        _TRAINED.clear()
+        train_assigner(load_taxonomy(), embed.Embedder(cache_dir=cache, progress=False, precision="float32",
+                                                       backend="torch"), cache_dir=path.parent)
+        return path
 
 
 def _normalise(v: np.ndarray) -> np.ndarray:

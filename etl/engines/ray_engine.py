@@ -200,6 +200,10 @@ class RayEmbedder(embed.Embedder):
         self._engine = engine
         self._args, self._kwargs = args, kwargs
 
+    def preload_if_cold(self) -> None:
+        """Nothing: the model actors load the model; the driver loads one only for a few texts."""
+        return None
+
     def _embed(self, texts: list[str], keys: np.ndarray, keep: bool = True) -> np.ndarray | None:
         if len(texts) < MIN_RAY_TEXTS:
             return super()._embed(texts, keys, keep)

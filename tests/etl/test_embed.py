@@ -203,3 +203,47 @@ def test_texts_are_batched_by_token_count_and_keep_sentence_transformers_vectors
     cos = (got * want).sum(1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1))
     assert cos.min() >= 0.99999
     np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_packaged_vectors_cover_the_default_taxonomy_and_corpus():
+    """The vectors shipped for the package's own texts are complete: a cold build embeds none of them. Fails after
+    an edit of etl/taxonomy/default.toml or the corpus until ``make package-vectors`` is run."""
+    from etl import themes
+
+    path = embed.packaged_segment_path(embed.vector_id(embed.Embedder(progress=False).model_id, "float32"))
+    records = np.load(path, allow_pickle=False)
+    missing = set(embed.text_keys(themes.packaged_texts()).tobytes()[i : i + embed.KEY_BYTES]
+                  for i in range(0, len(themes.packaged_texts()) * embed.KEY_BYTES, embed.KEY_BYTES))
+    missing -= {k.tobytes() for k in records["key"]}
+    assert not missing, f"{len(missing)} taxonomy/corpus texts have no packaged vector: run `make package-vectors`"
+    np.testing.assert_allclose(np.linalg.norm(records["vec"], axis=1), 1.0, atol=1e-5)
+
+
+def test_packaged_vectors_are_the_models_and_are_read_without_loading_it(tmp_path, model):
+    from etl import themes
+
+    texts = themes.packaged_texts()[::50]
+    cold = make(tmp_path / "cold", precision="float32")
+    got = cold.encode(texts)
+    assert cold.stats.hits == len(texts) and cold.stats.embedded == 0 and cold._model is None
+    fresh = make(tmp_path / "fresh", model, precision="float32")
+    fresh.use_packaged = False
+    want = fresh.encode(texts)
+    assert fresh.stats.embedded == len(set(texts))
+    assert float(np.min(np.sum(got * want, axis=1))) > 0.99999
+    # Another backend or precision has vectors of its own: nothing packaged is used for it.
+    other = make(tmp_path / "other", model, precision="bfloat16")
+    other.encode(texts[:2])
+    assert other.stats.hits == 0
+
+
+def test_a_cold_cache_preloads_the_model_in_the_background_and_a_warm_one_does_not(tmp_path, model):
+    cold = make(tmp_path / "cold")
+    thread = cold.preload_if_cold()
+    assert thread is not None
+    thread.join(120)
+    assert cold._model is not None
+    cold.encode(TEXTS[:2])  # fills the cache
+    warm = make(tmp_path / "cold")
+    assert warm.preload_if_cold() is None and warm._model is None
+    assert make(tmp_path / "onnx", backend="onnx").preload_if_cold() is None

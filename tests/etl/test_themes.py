@@ -423,6 +423,7 @@ def test_trained_head_is_cached_on_disk_and_reused(tmp_path, encode, taxonomy, m
     from etl import themes as themes_mod
 
     monkeypatch.setattr(themes_mod, "_TRAINED", {})
+    monkeypatch.setattr(themes_mod, "_packaged_folder", lambda: tmp_path / "nothing-packaged")
     first = train_assigner(taxonomy, encode, cache_dir=tmp_path)
     files = list((tmp_path / "assigner").glob("*.npz"))
     assert len(files) == 1
@@ -437,3 +438,24 @@ def test_trained_head_is_cached_on_disk_and_reused(tmp_path, encode, taxonomy, m
     monkeypatch.setattr(themes_mod, "fit_head", fit_head_)
     retrained = train_assigner(taxonomy, encode, cache_dir=tmp_path)
     np.testing.assert_allclose(retrained.weights, first.weights, rtol=1e-5, atol=1e-6)
+
+
+def test_the_packaged_head_is_the_one_training_gives_and_a_cold_build_reads_it(tmp_path, monkeypatch):
+    """The head for the default taxonomy ships beside the packaged vectors (``make package-vectors``): a cold cache
+    trains nothing, and what it reads equals a head trained here on the same vectors."""
+    from etl import embed
+    from etl import themes as themes_mod
+
+    taxonomy = load_taxonomy()
+    embedder = embed.Embedder(cache_dir=tmp_path / "cache", progress=False, precision="float32")
+    monkeypatch.setattr(themes_mod, "_TRAINED", {})
+    fit_head_ = themes_mod.fit_head
+    monkeypatch.setattr(themes_mod, "fit_head", lambda *a, **k: pytest.fail("the packaged head was not read"))
+    packaged = train_assigner(taxonomy, embedder, cache_dir=tmp_path / "cache")
+    assert embedder._model is None  # nothing embedded either: the packaged vectors cover the taxonomy and corpus
+    monkeypatch.setattr(themes_mod, "_TRAINED", {})
+    monkeypatch.setattr(themes_mod, "fit_head", fit_head_)
+    monkeypatch.setattr(themes_mod, "_packaged_folder", lambda: tmp_path / "nothing-packaged")
+    trained = train_assigner(taxonomy, embedder, cache_dir=None)
+    np.testing.assert_allclose(packaged.weights, trained.weights, rtol=1e-4, atol=1e-5)
+    assert packaged.calibration == pytest.approx(trained.calibration, rel=1e-4)
