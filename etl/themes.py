@@ -68,7 +68,7 @@ SETTINGS: dict[str, Setting] = {
     ),
     "cluster_weight": Setting(
         0.5, 0.0, 1.0, "weight of the cluster's mean distribution against the attack's own (product of the two; "
-        "0 = no mixing)"
+        "0 = no mixing); also of the nearest neighbours' mean for attacks not mixed with their cluster"
     ),
     "similarity_floor": Setting(
         0.25, -1.0, 1.0, "the lowest score `other` gets, so texts similar to no theme fall to `other`"
@@ -337,14 +337,15 @@ def assign_themes(
     highest probability of a theme other than ``other``), if stronger than the whole text's; ``mix``: per attack,
     whether to mix it with its cluster (the pipeline mixes the attacks whose theme text is the text the map embeds:
     a theme read from the intent alone or from a template-free request is not pulled by a wrapper's cluster); the
-    others are mixed by the same rule with their own neighbourhood in theme-text space instead (``_mix_with_neighbours``).
+    others are mixed by the same rule with their own neighbourhood in theme-text space (``_mix_with_neighbours``).
 
     Two experts are multiplied: the zero-shot one (softmax of exemplar/description similarities over
     ``temperature``) and a classifier head trained here on the taxonomy's exemplars and descriptions plus the
     labelled corpus (``fit_head``), weighted by ``head_weight``. The product is calibrated by a temperature fitted
     on held-out folds of the corpus (``calibrate``), restricted to ``allowed``, then mixed with the attack's
-    cluster mean (``cluster_weight``). The most probable theme wins; its probability is the confidence, and
-    attacks below ``confidence_floor`` keep that theme but are flagged in ``needs_review``.
+    cluster mean, or with its theme-text neighbours' mean when ``mix`` rules the cluster out (``cluster_weight``).
+    The most probable theme wins; its probability is the confidence, and attacks below ``confidence_floor`` keep
+    that theme but are flagged in ``needs_review``.
     """
     started = time.perf_counter()
     # A VectorFile (etl/vectors.py) is read a chunk at a time below, never whole.
