@@ -155,7 +155,7 @@ class ThemeAssignment:
     """Result of ``assign_themes`` for n attacks over the k themes of ``theme_ids``.
 
     ``theme``: n theme ids; ``theme_index``: the same as indices into ``theme_ids``;
-    ``confidence``: n floats 0–1, the calibrated, cluster-mixed probability of the chosen theme;
+    ``confidence``: n floats 0–1, the calibrated, cluster- (or neighbour-) mixed probability of the chosen theme;
     ``probabilities``: n × k mixed distribution;
     ``cluster_theme``: cluster id (incl. -1 when present) -> its most frequent assigned theme.
     """
