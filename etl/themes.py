@@ -759,8 +759,11 @@ def _mix_with_clusters(own: np.ndarray, clusters: np.ndarray, weight: float) -> 
 
 NEIGHBOURS = 15  # like the map's UMAP n_neighbors (etl.reduce.N_NEIGHBORS)
 # Exact neighbours over all not-cluster-mixed rows up to NEIGHBOUR_EXACT_MAX_ROWS of them; above, within strided blocks
-# of at most NEIGHBOUR_BLOCK_ROWS. Measured (random 384-d vectors, 2 busy cores, load 3.8-4.8): 100,000 rows in
-# blocks 8.6 s (so about 90 s at 1M, linear), 60,000 rows exact 37.5 s (quadratic), hence the low exact bound.
+# of at most NEIGHBOUR_BLOCK_ROWS. Measured (random 384-d vectors, 22 themes, 2 shared cores): 60,000 rows exact
+# 37.5 s (load 4.8; quadratic, hence the low exact bound), 16,384 exact 3.2 s (load 1.3); in blocks from a VectorFile
+# 100,000 rows 4.7 s (load 1.3) and 300,000 rows 15.8 s (load 1.7), so about 55 s at 1M (linear); anonymous memory
+# +54 / +69 MB (the block and the m × themes result). The strided rows are read through a mapping of the file, whose
+# read-ahead pages (page cache, reclaimable) show in RSS: +140 / +440 MB file-backed.
 NEIGHBOUR_EXACT_MAX_ROWS = 16_384
 NEIGHBOUR_BLOCK_ROWS = 8_192
 
