@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from etl import cachefiles
+from etl import cachefiles, reduce
 from etl.errors import UserError, read_user_text
 from etl.vectors import VectorFile
 
@@ -68,7 +68,7 @@ SETTINGS: dict[str, Setting] = {
     ),
     "cluster_weight": Setting(
         0.5, 0.0, 1.0, "weight of the cluster's mean distribution against the attack's own (product of the two; "
-        "0 = no mixing)"
+        "0 = no mixing); also of the nearest neighbours' mean for attacks not mixed with their cluster"
     ),
     "similarity_floor": Setting(
         0.25, -1.0, 1.0, "the lowest score `other` gets, so texts similar to no theme fall to `other`"
@@ -155,7 +155,7 @@ class ThemeAssignment:
     """Result of ``assign_themes`` for n attacks over the k themes of ``theme_ids``.
 
     ``theme``: n theme ids; ``theme_index``: the same as indices into ``theme_ids``;
-    ``confidence``: n floats 0–1, the calibrated, cluster-mixed probability of the chosen theme;
+    ``confidence``: n floats 0–1, the calibrated, cluster- (or neighbour-) mixed probability of the chosen theme;
     ``probabilities``: n × k mixed distribution;
     ``cluster_theme``: cluster id (incl. -1 when present) -> its most frequent assigned theme.
     """
@@ -336,14 +336,16 @@ def assign_themes(
     ``confidence_floor``), it takes the distribution of whichever of its chunks has the strongest harm signal (the
     highest probability of a theme other than ``other``), if stronger than the whole text's; ``mix``: per attack,
     whether to mix it with its cluster (the pipeline mixes the attacks whose theme text is the text the map embeds:
-    a theme read from the intent alone or from a template-free request is not pulled by a wrapper's cluster).
+    a theme read from the intent alone or from a template-free request is not pulled by a wrapper's cluster); the
+    others are mixed by the same rule with their own neighbourhood in theme-text space (``_mix_with_neighbours``).
 
     Two experts are multiplied: the zero-shot one (softmax of exemplar/description similarities over
     ``temperature``) and a classifier head trained here on the taxonomy's exemplars and descriptions plus the
     labelled corpus (``fit_head``), weighted by ``head_weight``. The product is calibrated by a temperature fitted
     on held-out folds of the corpus (``calibrate``), restricted to ``allowed``, then mixed with the attack's
-    cluster mean (``cluster_weight``). The most probable theme wins; its probability is the confidence, and
-    attacks below ``confidence_floor`` keep that theme but are flagged in ``needs_review``.
+    cluster mean, or with its theme-text neighbours' mean when ``mix`` rules the cluster out (``cluster_weight``).
+    The most probable theme wins; its probability is the confidence, and attacks below ``confidence_floor`` keep
+    that theme but are flagged in ``needs_review``.
     """
     started = time.perf_counter()
     # A VectorFile (etl/vectors.py) is read a chunk at a time below, never whole.
@@ -374,6 +376,13 @@ def assign_themes(
 
     mixed = _mix_with_clusters(own, np.where(mix, clusters, -1) if mix is not None else clusters,
                                taxonomy.cluster_weight)
+    if mix is not None and not np.all(mix):
+        apart = np.flatnonzero(~np.asarray(mix, dtype=bool))
+        mixed = mixed.copy() if mixed is own else mixed
+        mixed[apart] = _mix_with_neighbours(own, x, apart, taxonomy.cluster_weight)
+        log.info("themes: %d attacks whose theme text is not the map's mixed with their %d nearest neighbours in "
+                 "theme-text space%s", apart.shape[0], NEIGHBOURS, "" if apart.shape[0] >= 2 * NEIGHBOURS else
+                 " (too few: left unmixed)")
     if allowed is not None:  # the cluster's mixture must not bring back a theme the source category rules out
         mixed = _restrict(mixed, allowed, ids)
     top = mixed.argmax(axis=1) if n else np.zeros(0, dtype=np.int64)
@@ -756,10 +765,21 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def _combine(own: np.ndarray, means: np.ndarray, weight: float) -> np.ndarray:
+    """Row by row, two experts: p ∝ own · means^(weight / (1 − weight)) (weight 0.5: their plain product; weight 1:
+    ``means`` alone). ``own`` and ``means``: m × k distributions. The one mixing rule, for clusters and neighbours."""
+    if weight >= 1.0:
+        return np.asarray(means, dtype=np.float32)
+    log_p = np.log(np.maximum(own, 1e-30)) + weight / (1 - weight) * np.log(np.maximum(means, 1e-30))
+    log_p -= log_p.max(axis=1, keepdims=True)
+    mixed = np.exp(log_p)
+    mixed /= mixed.sum(axis=1, keepdims=True)
+    return mixed.astype(np.float32)
+
+
 def _mix_with_clusters(own: np.ndarray, clusters: np.ndarray, weight: float) -> np.ndarray:
-    """Combine each attack's own distribution with its cluster's mean own distribution as two experts:
-    p ∝ own · mean^(weight / (1 − weight)) (weight 0.5: their plain product; weight 1: the cluster's mean alone);
-    noise (-1) keeps its own.
+    """Combine each attack's own distribution with its cluster's mean own distribution as two experts
+    (``_combine``: p ∝ own · mean^(weight / (1 − weight))); noise (-1) keeps its own.
 
     A product, not an average: when the two agree the attack becomes surer, when they disagree less sure. The
     average made every attack in a mixed real cluster look unsure (StrongREJECT: mean confidence 0.42 against 85 %
@@ -771,17 +791,52 @@ def _mix_with_clusters(own: np.ndarray, clusters: np.ndarray, weight: float) -> 
     sums = np.zeros((uniq.shape[0], own.shape[1]), dtype=np.float64)
     np.add.at(sums, inverse, own)
     means = sums / np.bincount(inverse, minlength=uniq.shape[0])[:, None]
-    if weight >= 1.0:
-        mixed = means[inverse]
-    else:
-        log_p = np.log(np.maximum(own, 1e-30)) + weight / (1 - weight) * np.log(np.maximum(means[inverse], 1e-30))
-        log_p -= log_p.max(axis=1, keepdims=True)
-        mixed = np.exp(log_p)
-        mixed /= mixed.sum(axis=1, keepdims=True)
-    mixed = mixed.astype(np.float32)
+    mixed = _combine(own, means[inverse], weight)
     is_noise = clusters < 0
     mixed[is_noise] = own[is_noise]
     return mixed
+
+
+NEIGHBOURS = 15  # like the map's UMAP n_neighbors (etl.reduce.N_NEIGHBORS)
+# Exact neighbours over all not-cluster-mixed rows up to NEIGHBOUR_EXACT_MAX_ROWS of them; above, within strided blocks
+# of at most NEIGHBOUR_BLOCK_ROWS. Measured (random 384-d vectors, 22 themes, 2 shared cores): 60,000 rows exact
+# 37.5 s (load 4.8; quadratic, hence the low exact bound), 16,384 exact 3.2 s (load 1.3); in blocks from a VectorFile
+# 100,000 rows 4.7 s (load 1.3) and 300,000 rows 15.8 s (load 1.7), so about 55 s at 1M (linear); anonymous memory
+# +54 / +69 MB (the block and the m × themes result). The strided rows are read through a mapping of the file, whose
+# read-ahead pages (page cache, reclaimable) show in RSS: +140 / +440 MB file-backed.
+NEIGHBOUR_EXACT_MAX_ROWS = 16_384
+NEIGHBOUR_BLOCK_ROWS = 8_192
+
+
+def _mix_with_neighbours(own: np.ndarray, vectors: np.ndarray | VectorFile, rows: np.ndarray, weight: float,
+                         k: int = NEIGHBOURS, exact_max: int = NEIGHBOUR_EXACT_MAX_ROWS,
+                         block_rows: int = NEIGHBOUR_BLOCK_ROWS) -> np.ndarray:
+    """The ``rows`` that are not mixed with their map cluster (their theme text is not the text the map embeds),
+    mixed instead with their own neighbourhood: ``_combine`` of each row's own distribution (``own[rows]``) with the
+    mean own distribution of its ``k`` nearest neighbours (cosine on ``vectors``, the theme-text vectors, self
+    included) among ``rows``. Fewer than 2·k rows (or weight 0): ``own[rows]`` unchanged.
+
+    Up to ``exact_max`` rows the neighbours are exact over all of ``rows`` (``etl.reduce.exact_knn``: blocked, no
+    m × m matrix); above it, exact within deterministic strided blocks (``rows[b::n_blocks]``, each of at most
+    ``block_rows`` rows and over half that), so the work grows linearly with the rows, not quadratically, and memory
+    with the block (only one block's vectors are read at a time, also from a ``VectorFile``).
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    m = rows.shape[0]
+    out = own[rows].astype(np.float32, copy=True)
+    if m < 2 * k or weight == 0.0:
+        return out
+    n_blocks = 1 if m <= exact_max else -(-m // block_rows)
+    for b in range(n_blocks):
+        at = np.arange(b, m, n_blocks)
+        x = _normalise(np.asarray(vectors[rows[at]], dtype=np.float32))
+        neighbours, _ = reduce.exact_knn(x, k)
+        del x
+        for lo in range(0, at.shape[0], _CHUNK_ROWS):  # the gathered neighbour distributions a chunk at a time
+            part = at[lo : lo + _CHUNK_ROWS]
+            means = own[rows[at][neighbours[lo : lo + _CHUNK_ROWS]]].mean(axis=1, dtype=np.float64)
+            out[part] = _combine(out[part], means, weight)
+    return out
 
 
 def _cluster_modes(clusters: np.ndarray, theme_index: np.ndarray, mixed: np.ndarray, ids: list[str]) -> dict[int, str]:
