@@ -269,7 +269,7 @@ def measure_etl(spec: dict) -> dict:
 
     spies.wrap(embed.Embedder, "_load_model_now", "embed.load_model")  # the load itself (it may overlap ingest)
     spies.wrap(embed.Embedder, "_load_cache", "embed.load_cache")
-    spies.wrap(embed.Embedder, "_embed", "embed.model_encode", keep=lambda v: len(v))
+    spies.wrap(embed.Embedder, "_embed", "embed.model_encode")
     spies.wrap(reduce, "reduce", "reduce.reduce", keep=lambda r: dict(getattr(r, "seconds", {}) or {}))
     spies.wrap(themes, "assign_themes", "themes.assign_themes")
 

@@ -311,9 +311,9 @@ def _embedding_detail(results: dict) -> list[str]:
     sub = (cold.get("spy_returns") or {}).get("reduce.reduce") or {}
     lines = ["", "## Inside the cold ETL", ""]
     lines.append(f"- embed stage {_fmt(cold['stage_seconds'].get('embed'), 's')}: model load "
-                 f"{_fmt(spy.get('embed.load_model'), 's')}, model encode {_fmt(spy.get('embed.model_encode'), 's')} "
-                 f"({calls.get('embed.model_encode', 0)} calls, {(cold.get('spy_returns') or {}).get('embed.model_encode', '?')} "
-                 f"texts in the last), cache load {_fmt(spy.get('embed.load_cache'), 's')}"
+                 f"{_fmt(spy.get('embed.load_model'), 's')} (a cold cache loads it beside ingest), model encode "
+                 f"{_fmt(spy.get('embed.model_encode'), 's')} ({calls.get('embed.model_encode', 0)} call(s)), "
+                 f"cache load {_fmt(spy.get('embed.load_cache'), 's')}"
                  + (f"; floor encode {_fmt(floor['encode_s'], 's')} for {floor['n_texts']:,} texts "
                     f"({floor['n_unique_texts']:,} distinct), load {_load(floor)}" if floor else ""))
     if sub:
