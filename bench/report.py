@@ -27,6 +27,7 @@ ETL_RUNS = (
     ("incremental", "Incremental (+ new attacks)"),
     ("seed_stability", "Second UMAP seed (cache warm)"),
     ("scale", "Scale (4×)"),
+    ("million", "1M rows, onnx-int8, --fit-sample"),
     ("profile", "Cold ETL under cProfile"),
 )
 
@@ -113,6 +114,10 @@ def figures(results: dict, rows: int, small_rows: int, increment_rows: int, scal
                "s"),
         Figure("scale_sample_peak_rss_gb", f"Peak RSS, {scale_rows:,} rows, onnx and --fit-sample",
                _gb(get("scale_sample", "peak_rss_mb")), "GB", 4.0, "<="),
+        Figure("million_s", f"Cold ETL, {get('million', 'n_loaded') or 0:,} rows, onnx-int8 and --fit-sample",
+               get("million", "run_s"), "s"),
+        Figure("million_peak_rss_gb", f"Peak RSS, {get('million', 'n_loaded') or 0:,} rows, onnx-int8 and "
+               "--fit-sample", _gb(get("million", "peak_rss_mb")), "GB", 6.0, "<="),
     ]
     dash = _ok(results, "dashboard")
     if dash:
@@ -161,6 +166,7 @@ def _quality(results: dict, previous: dict[str, float]) -> list[Figure]:
     cold_onnx = (_ok(results, "cold_onnx") or {}).get("quality", {})
     seed_onnx = (_ok(results, "seed_stability_onnx") or {}).get("quality", {})
     scale_sample = (_ok(results, "scale_sample") or {}).get("quality", {})
+    million = (_ok(results, "million") or {}).get("quality", {})
     rows = [
         ("theme_accuracy", "Theme accuracy vs demo truth", cold.get("theme_accuracy")),
         ("cluster_nmi", "NMI, cluster_id vs true subtopic (noise = one label)", cold.get("cluster_nmi")),
@@ -173,6 +179,9 @@ def _quality(results: dict, previous: dict[str, float]) -> list[Figure]:
         ("onnx_seed_ari", "ONNX backend: ARI of clusters, UMAP seed 0 vs 1", seed_onnx.get("seed_ari")),
         ("scale_sample_cluster_nmi", "4× rows, onnx and --fit-sample: NMI vs true subtopic",
          scale_sample.get("cluster_nmi")),
+        ("million_theme_accuracy", "1M rows, onnx-int8 and --fit-sample: theme accuracy vs demo truth",
+         million.get("theme_accuracy")),
+        ("million_cluster_nmi", "1M rows, onnx-int8 and --fit-sample: NMI vs true subtopic", million.get("cluster_nmi")),
     ]
     out = []
     for key, label, value in rows:
