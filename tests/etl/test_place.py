@@ -33,6 +33,9 @@ class HashEmbedder:
 
     A fixed function of each text, like the real model, so cached and fresh vectors agree."""
 
+    def preload_if_cold(self) -> None:  # nothing to load
+        return None
+
     def __init__(self, model=None, cache_dir=None, batch_size=64, progress=True, precision="auto", backend="torch"):
         from sklearn.feature_extraction.text import HashingVectorizer
 
