@@ -549,9 +549,14 @@ def vector_id(model_id: str, precision: str, backend: str = "torch") -> str:
     return out if backend == "torch" else f"{out}@{backend}"
 
 
+def packaged_folder() -> Path:
+    """The package's folder of shipped vectors (and, under ``assigner/``, the theme head trained on them)."""
+    return Path(str(importlib.resources.files("etl").joinpath(PACKAGED_VECTORS)))
+
+
 def packaged_segment_path(vid: str) -> Path:
     """Where the packaged vectors for vector id ``vid`` (``vector_id``) are, whether or not they exist."""
-    return Path(str(importlib.resources.files("etl").joinpath(PACKAGED_VECTORS))) / f"{_safe_dir_name(vid)}.npy"
+    return packaged_folder() / f"{_safe_dir_name(vid)}.npy"
 
 
 def write_packaged_segment(texts: list[str], embedder: Embedder) -> Path:

@@ -547,7 +547,7 @@ def _packaged_folder() -> Path:
     """The head trained for the default taxonomy and model ships here, beside the packaged vectors (etl.embed)."""
     from etl import embed
 
-    return embed.packaged_segment_path("-").parent
+    return embed.packaged_folder()
 
 
 def _read_head(cache_dir: Path | None, key: str, touch: bool = True) -> tuple[np.ndarray, np.ndarray, float, int] | None:

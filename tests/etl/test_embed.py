@@ -212,9 +212,8 @@ def test_packaged_vectors_cover_the_default_taxonomy_and_corpus():
 
     path = embed.packaged_segment_path(embed.vector_id(embed.Embedder(progress=False).model_id, "float32"))
     records = np.load(path, allow_pickle=False)
-    missing = set(embed.text_keys(themes.packaged_texts()).tobytes()[i : i + embed.KEY_BYTES]
-                  for i in range(0, len(themes.packaged_texts()) * embed.KEY_BYTES, embed.KEY_BYTES))
-    missing -= {k.tobytes() for k in records["key"]}
+    missing = {key.tobytes() for key in embed.text_keys(themes.packaged_texts())}
+    missing -= {key.tobytes() for key in records["key"]}
     assert not missing, f"{len(missing)} taxonomy/corpus texts have no packaged vector: run `make package-vectors`"
     np.testing.assert_allclose(np.linalg.norm(records["vec"], axis=1), 1.0, atol=1e-5)
 
