@@ -38,7 +38,7 @@ SCALE_FIT_SAMPLE = 20000  # --fit-sample of the scale_sample step
 MILLION_ROWS = 1_000_000  # the million step (issue 16): the fastest embedding backend and --fit-sample
 MILLION_BACKEND, MILLION_FIT_SAMPLE = "onnx-int8", 40_000
 CHILD_TIMEOUT = 3600  # seconds; only a hung child hits this
-MILLION_TIMEOUT = 4 * 3600  # the million build takes over an hour on 2 cores
+MILLION_TIMEOUT = 4 * 3600  # the million build takes ~30 min on 2 quiet cores, far longer under load
 
 
 @dataclass(frozen=True)
@@ -315,7 +315,7 @@ def _scale(s: Suite) -> dict:
 
 def _million(s: Suite) -> dict:
     """A million rows, cold (issue 16): the fastest embedding backend (onnx-int8) and ``--fit-sample 40000``, the
-    other 960,000 rows placed on that fit. About 70 minutes on a quiet 2-core machine: only on request."""
+    other 960,000 rows placed on that fit. About 30 minutes and ~5 GB on a quiet 2-core machine: only on request."""
     data = s.dataset(s.million_rows, MAIN_SEED)
     return s.etl("million", [data], s.work("million"), s.numba("etl"), truth=data, timeout=MILLION_TIMEOUT,
                  embedding_backend=MILLION_BACKEND, fit_sample=MILLION_FIT_SAMPLE)
@@ -354,7 +354,7 @@ STEPS: tuple[Step, ...] = (
     Step("profile", "cProfile of the cold ETL", ("warmup_etl",), _profile, optional=True),
 )
 STEP_NAMES = tuple(step.name for step in STEPS)
-DEFAULT_SKIP = ("profile", "million")  # only on request: a profiled repeat of the cold run; over an hour
+DEFAULT_SKIP = ("profile", "million")  # only on request: a profiled repeat of the cold run; half an hour
 
 
 def _satisfied(suite: Suite, need: str) -> bool:
