@@ -16,10 +16,12 @@ umap itself does not mark as cacheable. With a ``cache_dir`` the finished result
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import sys
+import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -262,13 +264,15 @@ def knn_query(queries: np.ndarray, data: np.ndarray, k: int, block: int = 1024) 
     """Exact cosine k-nearest neighbours among the unit-vector rows of ``data`` for each row of ``queries``.
 
     Returns (indices into ``data`` int32 (m, k), cosine distances float32 (m, k)), nearest first, ties
-    by index. A query row is never treated as its own neighbour (the two sets are distinct).
+    by index. A query row is never treated as its own neighbour (the two sets are distinct). The same
+    bits with any number of BLAS threads (``_one_blas_thread``): placement runs in the driver's threads on
+    the local engine and in single-CPU tasks on Ray, and must give the same database on both.
     """
-    return _blocked_knn(queries, data, k, block, self_first=False)
+    return _blocked_knn(queries, data, k, block, self_first=False, any_threads=True)
 
 
-def _blocked_knn(queries: np.ndarray, data: np.ndarray, k: int, block: int,
-                 self_first: bool) -> tuple[np.ndarray, np.ndarray]:
+def _blocked_knn(queries: np.ndarray, data: np.ndarray, k: int, block: int, self_first: bool,
+                 any_threads: bool = False) -> tuple[np.ndarray, np.ndarray]:
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     data = np.ascontiguousarray(data, dtype=np.float32)
     m, k = queries.shape[0], min(k, data.shape[0])
@@ -276,11 +280,57 @@ def _blocked_knn(queries: np.ndarray, data: np.ndarray, k: int, block: int,
     dists = np.empty((m, k), dtype=np.float32)
     select = _select_kernel()
     no_self = -(data.shape[0] + block + 1)  # an offset under which no column is "self"
-    for lo in range(0, m, block):
-        select(queries[lo : lo + block] @ data.T, lo if self_first else no_self,
-               indices[lo : lo + block], dists[lo : lo + block])
+    starts = range(0, m, block)
+    if not any_threads:
+        products = (queries[lo : lo + block] @ data.T for lo in starts)
+        for lo, sim in zip(starts, products):
+            select(sim, lo if self_first else no_self, indices[lo : lo + block], dists[lo : lo + block])
+    else:
+        # One BLAS thread per product (its bits then do not depend on the thread count: OpenBLAS's sgemm
+        # differs in the last bits between 1 and 2 threads on some CPUs), the products of up to as many blocks
+        # as BLAS had threads computed side by side, each selected in order as it completes.
+        with _one_blas_thread() as threads, ThreadPoolExecutor(max_workers=threads) as pool:
+            pending: list = []
+            for lo in starts:
+                pending.append((lo, pool.submit(np.matmul, queries[lo : lo + block], data.T)))
+                if len(pending) > threads:
+                    done, future = pending.pop(0)
+                    select(future.result(), done if self_first else no_self, indices[done : done + block],
+                           dists[done : done + block])
+            for done, future in pending:
+                select(future.result(), done if self_first else no_self, indices[done : done + block],
+                           dists[done : done + block])
     np.clip(1.0 - dists, 0.0, 2.0, out=dists)  # similarity -> cosine distance
     return indices, dists
+
+
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter: Any = None
+_blas_threads = 1
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """BLAS limited to one thread while any caller is inside (threads of one process share the limit, so it is
+    counted, not nested); yields the number of threads BLAS had before, for the caller's own parallelism."""
+    global _blas_users, _blas_limiter, _blas_threads
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_threads = max([lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"] or [1])
+            _blas_limiter = threadpool_limits(limits=1, user_api="blas")
+        _blas_users += 1
+        threads = _blas_threads
+    try:
+        yield max(1, threads)
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
 
 
 def _select_largest(sim, offset, out_idx, out_sim):  # compiled by _select_kernel

@@ -331,6 +331,26 @@ def test_knn_query_is_exact():
     np.testing.assert_allclose(dists, 1 - np.take_along_axis(queries @ data.T, expected, axis=1), atol=1e-5)
 
 
+def test_knn_query_gives_the_same_bits_with_any_number_of_blas_threads():
+    """Placement runs with the machine's BLAS threads on the local engine and in single-CPU Ray tasks: the
+    neighbours and distances must be bit-for-bit equal (OpenBLAS's sgemm is not, on some CPUs), else the two
+    engines' UMAP transforms diverge. The limit is restored afterwards."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    rng = np.random.default_rng(2)
+    data = rng.standard_normal((3000, 384)).astype(np.float32)
+    data /= np.linalg.norm(data, axis=1, keepdims=True)
+    queries = rng.standard_normal((2500, 384)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    before = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    indices, dists = reduce.knn_query(queries, data, 15, block=512)
+    assert [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"] == before
+    for threads in (1, 3):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            other_indices, other_dists = reduce.knn_query(queries, data, 15, block=512)
+        assert np.array_equal(other_indices, indices) and np.array_equal(other_dists, dists), threads
+
+
 def test_umap_transform_is_umaps_own_transform():
     """Given the neighbours UMAP.transform would find, place.umap_transform returns exactly its output."""
     import umap
