@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 import warnings
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -280,26 +281,26 @@ def _blocked_knn(queries: np.ndarray, data: np.ndarray, k: int, block: int, self
     dists = np.empty((m, k), dtype=np.float32)
     select = _select_kernel()
     no_self = -(data.shape[0] + block + 1)  # an offset under which no column is "self"
-    starts = range(0, m, block)
+
+    def select_block(lo: int, sim: np.ndarray) -> None:
+        select(sim, lo if self_first else no_self, indices[lo : lo + block], dists[lo : lo + block])
+
     if not any_threads:
-        products = (queries[lo : lo + block] @ data.T for lo in starts)
-        for lo, sim in zip(starts, products):
-            select(sim, lo if self_first else no_self, indices[lo : lo + block], dists[lo : lo + block])
+        for lo in range(0, m, block):
+            select_block(lo, queries[lo : lo + block] @ data.T)
     else:
         # One BLAS thread per product (its bits then do not depend on the thread count: OpenBLAS's sgemm
         # differs in the last bits between 1 and 2 threads on some CPUs), the products of up to as many blocks
         # as BLAS had threads computed side by side, each selected in order as it completes.
         with _one_blas_thread() as threads, ThreadPoolExecutor(max_workers=threads) as pool:
-            pending: list = []
-            for lo in starts:
+            pending: deque = deque()
+            for lo in range(0, m, block):
                 pending.append((lo, pool.submit(np.matmul, queries[lo : lo + block], data.T)))
                 if len(pending) > threads:
-                    done, future = pending.pop(0)
-                    select(future.result(), done if self_first else no_self, indices[done : done + block],
-                           dists[done : done + block])
+                    done, future = pending.popleft()
+                    select_block(done, future.result())
             for done, future in pending:
-                select(future.result(), done if self_first else no_self, indices[done : done + block],
-                           dists[done : done + block])
+                select_block(done, future.result())
     np.clip(1.0 - dists, 0.0, 2.0, out=dists)  # similarity -> cosine distance
     return indices, dists
 
